@@ -1,0 +1,107 @@
+# Turing patterns three ways -- build, test and benchmark the book.
+#   make book       set up .venv and build the HTML book into _build/html
+#   make test       set up and run everything: unit tests, nbval on every notebook,
+#                   the book build with warnings as errors, the headless-browser check
+#   make benchmark  solver speed against py-pde
+#   make clean      remove build outputs and caches (keeps .venv; `make distclean` drops it)
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := book
+
+PYTHON3 ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+PIP     := $(PY) -m pip
+PYTEST  := $(PY) -m pytest
+# jupyter-book has no `python -m jupyter_book`; call its CLI entry point through the venv's python
+JB      := $(PY) -c "from jupyter_book.cli.main import main; main()"
+# torch first, pinned to a release that is on local disk here (CPU build); a plain
+# `pip install torch` would pull a multi-GB CUDA build. Extra pip args (e.g.
+# TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu") go through.
+TORCH_PIN      ?= torch==2.13.0
+TORCH_FALLBACK ?= torch>=2.2
+TORCH_PIP_ARGS ?=
+
+STAMP    := $(VENV)/.setup-stamp
+HTML     := _build/html
+NPM_DIR  := .cache/npm
+MATHJAX  := $(NPM_DIR)/node_modules/mathjax/es5/tex-mml-chtml.js
+CHROMIUM ?= /usr/bin/chromium
+PYTEST_TIMEOUT ?= 1800
+
+NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
+
+.PHONY: setup book test unit nbval book-strict browser mathjax benchmark check-outputs clean distclean
+
+# ---------------------------------------------------------------- setup
+setup: $(STAMP)
+
+$(PY):
+	$(PYTHON3) -m venv $(VENV)
+
+# Re-runs only when the dependency lists change; reuses whatever is installed.
+$(STAMP): pyproject.toml requirements.txt | $(PY)
+	@if $(PY) -c "import torch" 2>/dev/null; then \
+	  echo "torch already installed: $$($(PY) -c 'import torch; print(torch.__version__)')"; \
+	else \
+	  $(PIP) install $(TORCH_PIP_ARGS) "$(TORCH_PIN)" || $(PIP) install $(TORCH_PIP_ARGS) "$(TORCH_FALLBACK)"; \
+	fi
+	$(PIP) install -r requirements.txt
+	$(PIP) install -e ".[book,test]"
+	touch $@
+
+# ---------------------------------------------------------------- book
+book: setup
+	$(JB) build -W -n --keep-going .
+	@echo "Book built: $(HTML)/index.html"
+
+# ---------------------------------------------------------------- test
+test: setup
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory nbval
+	$(MAKE) --no-print-directory book-strict
+	$(MAKE) --no-print-directory browser
+	@echo "All tests passed."
+
+unit: setup
+	$(PYTEST) -m "not browser" --timeout=$(PYTEST_TIMEOUT) tests
+
+nbval: setup
+	@test -n "$(NOTEBOOKS)" || { echo "no notebooks in book/"; exit 1; }
+	$(PYTEST) --nbval-lax --nbval-current-env --timeout=$(PYTEST_TIMEOUT) -p no:cacheprovider $(NOTEBOOKS)
+
+book-strict: setup
+	$(JB) build -W -n --keep-going .
+
+# The browser test serves $(HTML) on 127.0.0.1 and feeds MathJax from $(NPM_DIR)
+# (CI has no CDN access); REQUIRE_BOOK_HTML=1 turns "no book / no browser" into failures.
+browser: setup mathjax
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) missing: apt-get install -y chromium"; exit 1; }
+	REQUIRE_BOOK_HTML=1 BOOK_HTML=$(HTML) MATHJAX_DIR=$(NPM_DIR)/node_modules/mathjax CHROMIUM=$(CHROMIUM) \
+	  $(PYTEST) -m browser --timeout=$(PYTEST_TIMEOUT) -p no:cacheprovider tests/test_book_html.py
+
+mathjax: $(MATHJAX)
+
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "npm missing: apt-get install -y npm"; exit 1; }
+	mkdir -p $(NPM_DIR)
+	npm install --prefix $(NPM_DIR) --no-save --no-package-lock --no-audit --no-fund mathjax@3
+	test -f $@
+
+# Store the expected text of the cells marked NBVAL_CHECK_OUTPUT (after editing one).
+check-outputs: setup
+	$(PY) tools/store_checked_outputs.py $(NOTEBOOKS)
+
+# ---------------------------------------------------------------- benchmark
+benchmark: setup
+	$(PIP) install -r benchmarks/requirements.txt
+	$(PY) benchmarks/solver.py --json benchmarks/results/solver.json
+
+# ---------------------------------------------------------------- clean
+clean:
+	rm -rf _build build .pytest_cache $(NPM_DIR) *.egg-info
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

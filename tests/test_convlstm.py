@@ -1,0 +1,227 @@
+"""Tests of the ConvLSTM forecaster (turing_helpers.models.convlstm) and its trainer."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from turing_helpers.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from turing_helpers.models.convlstm import ConvLSTM, ConvLSTMConfig, config_dict, from_checkpoint
+
+
+@pytest.fixture
+def model():
+    torch.manual_seed(0)
+    m = ConvLSTM(ConvLSTMConfig(hidden=8, embed=8, decoder=16)).eval()
+    with torch.no_grad():  # a random, clearly non-trivial increment (the init is near persistence)
+        m.decoder[-1].weight.normal_(0, 0.5)
+    return m
+
+
+@pytest.fixture
+def frames(rng):
+    """A batch of 2 contexts of 4 frames on a 12 × 16 grid, values inside [0, 1]."""
+    return torch.from_numpy(rng.uniform(0.1, 0.9, (2, 4, 2, 12, 16)).astype(np.float32))
+
+
+def test_shapes(model, frames):
+    with torch.no_grad():
+        assert model(frames).shape == (2, 2, 12, 16)
+        assert model.rollout(frames, 5).shape == (2, 5, 2, 12, 16)
+        assert model.rollout(frames[:1, :1], 3).shape == (1, 3, 2, 12, 16)   # any context length, any grid
+
+
+def test_forward_is_first_rollout_frame(model, frames):
+    with torch.no_grad():
+        torch.testing.assert_close(model(frames), model.rollout(frames, 4)[:, 0])
+
+
+def test_rollout_feeds_back_its_predictions(model, frames):
+    """Frame 2 of a rollout is the one-step forecast from the context extended by frame 1."""
+    with torch.no_grad():
+        out = model.rollout(frames, 2)
+        again = model(torch.cat([frames, out[:, :1]], dim=1))
+    torch.testing.assert_close(out[:, 1], again)
+
+
+def test_periodic_shift_equivariance(model, frames):
+    shift = (3, 5)
+    with torch.no_grad():
+        out = model.rollout(frames, 3)
+        shifted = model.rollout(torch.roll(frames, shift, dims=(3, 4)), 3)
+    torch.testing.assert_close(shifted, torch.roll(out, shift, dims=(3, 4)), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("transform", [lambda x: torch.rot90(x, 1, dims=(-2, -1)),
+                                       lambda x: torch.rot90(x, 2, dims=(-2, -1)),
+                                       lambda x: x.transpose(-2, -1),
+                                       lambda x: torch.flip(x, dims=(-1,))],
+                         ids=["rot90", "rot180", "transpose", "flip"])
+def test_isotropic_model_commutes_with_the_square_symmetries(model, frames, transform):
+    with torch.no_grad():
+        out = model.rollout(frames, 3)
+        turned = model.rollout(transform(frames), 3)
+    torch.testing.assert_close(turned, transform(out), atol=1e-5, rtol=1e-5)
+
+
+def test_free_kernels_are_not_rotation_equivariant(frames):
+    """The symmetry comes from the D4-averaged kernels, not from the test's data."""
+    torch.manual_seed(0)
+    m = ConvLSTM(ConvLSTMConfig(hidden=8, embed=8, isotropic=False)).eval()
+    with torch.no_grad():
+        m.decoder[-1].weight.normal_(0, 0.5)
+        out = m.rollout(frames, 3)
+        turned = m.rollout(torch.rot90(frames, 1, dims=(-2, -1)), 3)
+    assert not torch.allclose(turned, torch.rot90(out, 1, dims=(-2, -1)), atol=1e-4)
+
+
+def test_gates_shapes_ranges_and_cell_update(model, frames):
+    with torch.no_grad():
+        out, gates = model.rollout(frames, 3, return_gates=True)
+    assert out.shape == (2, 3, 2, 12, 16)
+    steps = 4 + 3 - 1
+    for name in "ifogc":
+        assert gates[name].shape == (2, steps, 8, 12, 16), name
+    for name in "ifo":  # sigmoid gates: strictly inside (0, 1)
+        assert gates[name].min() > 0 and gates[name].max() < 1, name
+    assert gates["g"].abs().max() <= 1
+    # the cell state obeys c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t, starting from c_0 = 0
+    c_prev = torch.zeros_like(gates["c"][:, 0])
+    for t in range(steps):
+        expected = gates["f"][:, t] * c_prev + gates["i"][:, t] * gates["g"][:, t]
+        torch.testing.assert_close(gates["c"][:, t], expected)
+        c_prev = gates["c"][:, t]
+    _, one = model(frames, return_gates=True)
+    assert one["i"].shape == (2, 4, 8, 12, 16)
+
+
+def test_outputs_stay_in_the_physical_range(frames):
+    torch.manual_seed(1)
+    m = ConvLSTM(ConvLSTMConfig(hidden=8, embed=8)).eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.normal_(0, 3.0)  # wild weights: increments far larger than any frame
+        out = m.rollout(frames, 20)
+    assert torch.isfinite(out).all()
+    assert out.min() >= 0 and out.max() <= 1
+    assert out.std() > 0.05  # and the clip did not just freeze everything
+
+
+@pytest.mark.parametrize("bad, message", [
+    (torch.zeros(2, 4, 2, 8), "shape"),
+    (torch.zeros(2, 4, 3, 8, 8), "channels"),
+    (torch.zeros(2, 0, 2, 8, 8), "T >= 1"),
+    (torch.zeros(1, 4, 2, 2, 8), "3 × 3"),
+    (torch.full((1, 4, 2, 8, 8), float("nan")), "non-finite"),
+])
+def test_bad_context_raises(model, bad, message):
+    with pytest.raises(ValueError, match=message):
+        model.rollout(bad, 2)
+
+
+@pytest.mark.parametrize("steps", [0, -1, 1.5, True, "3"])
+def test_bad_steps_raises(model, frames, steps):
+    with pytest.raises(ValueError, match="steps"):
+        model.rollout(frames, steps)
+
+
+@pytest.mark.parametrize("field, value", [("hidden", 0), ("kernel", 4), ("std", (0.1, 0.0)),
+                                          ("mean", (0.5,)), ("delta_scale", 0.0)])
+def test_bad_config_raises(field, value):
+    with pytest.raises(ValueError, match=field):
+        ConvLSTMConfig(**{field: value})
+
+
+def test_numpy_context_is_accepted(model, frames):
+    with torch.no_grad():
+        torch.testing.assert_close(model(frames.numpy()), model(frames))
+
+
+def test_checkpoint_round_trip(model, frames, tmp_path):
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, kind="convlstm", state={"model": model.state_dict(), "config": config_dict(model.config),
+                                                  "seed": 0})
+    assert json.loads(path.with_suffix(".json").read_text())["config"]["hidden"] == 8
+    restored = from_checkpoint(load_checkpoint(path, kind="convlstm"))
+    assert not restored.training
+    with torch.no_grad():
+        torch.testing.assert_close(restored.rollout(frames, 3), model.rollout(frames, 3))
+
+
+def test_checkpoint_of_another_kind_or_version_is_refused(model, tmp_path):
+    path = tmp_path / "m.pt"
+    state = {"model": model.state_dict(), "config": config_dict(model.config)}
+    save_checkpoint(path, kind="convlstm", state=state)
+    with pytest.raises(CheckpointError, match="convlstm"):
+        load_checkpoint(path, kind="ddpm")
+    payload = torch.load(path, weights_only=True) | {"version": "0.0.0-old"}
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="0.0.0-old"):
+        load_checkpoint(path, kind="convlstm")
+    with pytest.raises(ValueError, match="not 'convlstm'"):
+        from_checkpoint(payload | {"kind": "ddpm"})
+    with pytest.raises(ValueError, match="unknown ConvLSTMConfig"):
+        from_checkpoint(payload | {"config": {**payload["config"], "depth": 3}})
+
+
+def test_trainer_runs_logs_and_resumes(tmp_path, monkeypatch):
+    from turing_helpers.train import main
+
+    monkeypatch.setenv("TURING_HELPERS_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "c.pt"
+    common = ["convlstm", "--grid", "16", "--frames", "40", "--per-class", "4", "--iters-per-epoch", "3",
+              "--batch", "2", "--hidden", "4", "--embed", "4", "--horizons", "1,2", "--out", str(out)]
+    main(common + ["--epochs", "2"])
+    payload = load_checkpoint(out, kind="convlstm")
+    assert [entry["epoch"] for entry in payload["log"]] == [1, 2]
+    assert [entry["horizon"] for entry in payload["log"]] == [1, 2]   # the curriculum
+    assert np.isfinite(payload["log"][-1]["vrmse_1"]) and payload["step"] == 6
+    for key in ("config", "seed", "data", "training_seconds", "machine", "metrics"):
+        assert key in payload, key
+    main(common + ["--epochs", "3", "--resume"])
+    resumed = load_checkpoint(out, kind="convlstm")
+    assert [entry["epoch"] for entry in resumed["log"]] == [1, 2, 3] and resumed["step"] == 9
+
+
+# -- the shipped checkpoint, on trajectories it never saw -----------------------------------
+@pytest.fixture(scope="module")
+def shipped():
+    from turing_helpers.models import load_pretrained
+
+    torch.set_flush_denormal(True)  # a fading rollout passes through slow denormal floats
+    yield load_pretrained("convlstm")
+    torch.set_flush_denormal(False)
+
+
+@pytest.fixture(scope="module")
+def unseen():
+    """Fresh 128² trajectories, 2 per class, from seed 3 (training: seed 0; benchmark: seed 1)."""
+    from turing_helpers.data import TrajectoryConfig, trajectories
+
+    return trajectories(TrajectoryConfig(n=128, frames=201, per_class=2, seed=3))
+
+
+def test_shipped_one_step_vrmse_beats_the_well_on_unseen_128(shipped, unseen):
+    from turing_helpers.metrics import vrmse
+
+    frames = unseen["frames"]                                                 # (12, 201, 2, 128, 128)
+    starts = range(0, frames.shape[1] - 5, 20)
+    windows = np.stack([frames[i, s:s + 5] for i in range(len(frames)) for s in starts])
+    with torch.no_grad():
+        pred = np.concatenate([shipped(torch.from_numpy(windows[b:b + 24, :4])).numpy()
+                               for b in range(0, len(windows), 24)])
+    model = float(vrmse(pred, windows[:, 4]).mean())
+    persistence = float(vrmse(windows[:, 3], windows[:, 4]).mean())
+    assert model < 0.1365, model            # The Well's best one-step VRMSE (FNO)
+    assert model < persistence, (model, persistence)
+
+
+def test_shipped_rollout_of_1000_frames_stays_physical(shipped, unseen):
+    """Finite and inside [0, 1] for 1000 frames. (Not "still a pattern": the shipped model's
+    very long rollouts fade towards the uniform state; chapter 4 measures it.)"""
+    spirals = int(np.flatnonzero(unseen["labels"] == 4)[0])                   # always moving
+    with torch.no_grad():
+        out = shipped.rollout(torch.from_numpy(unseen["frames"][spirals:spirals + 1, :4]), 1000)
+    assert out.shape == (1, 1000, 2, 128, 128)
+    assert torch.isfinite(out).all()
+    assert out.min() >= 0 and out.max() <= 1

@@ -1,0 +1,24 @@
+"""Argument checks shared by the package's public functions (ValueError naming the argument)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def check_positive(name: str, value) -> float:
+    """A finite real number > 0, or ValueError naming ``name`` and the valid range."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+    return value
+
+
+def check_count(name: str, value, minimum: int) -> int:
+    """An integer ≥ ``minimum`` (bools refused), or ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

@@ -1,0 +1,75 @@
+"""Model checkpoints: atomic, versioned, and safe to load.
+
+A checkpoint is one ``.pt`` file holding only tensors and plain data (dicts, lists,
+strings, numbers), loaded with ``torch.load(..., weights_only=True)``, so a downloaded
+file can never run code. Beside it a ``.json`` file repeats everything but the weights
+(config, seed, data protocol, training time, machine, metrics) for people to read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+from .io import atomic_write
+
+__all__ = ["save_checkpoint", "load_checkpoint", "machine_description", "CheckpointError",
+           "SHIPPED_DIR", "FORMAT"]
+
+FORMAT = "turing_helpers.checkpoint/1"
+SHIPPED_DIR = Path(__file__).parent / "checkpoints"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint of another kind, format or package version, or a damaged file."""
+
+
+def machine_description() -> dict:
+    """Where a model was trained: CPU, core count, accelerator, library versions."""
+    import torch
+
+    description = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+                   "cpu_count": os.cpu_count(), "python": platform.python_version(),
+                   "torch": str(torch.__version__),  # str(): torch's version class is refused by weights_only
+                   "torch_threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        description["gpu"] = torch.cuda.get_device_name(0)
+    return description
+
+
+def save_checkpoint(path, *, kind: str, state: dict) -> Path:
+    """Write ``state`` (must contain ``model`` state_dict; may hold optimizer, config,
+    metrics, ...) with the format, kind and package version; also ``path`` with .json."""
+    import torch
+
+    from . import __version__
+
+    payload = {"format": FORMAT, "kind": kind, "version": __version__, **state}
+    atomic_write(path, lambda temporary: torch.save(payload, temporary))
+    readable = {key: value for key, value in payload.items() if key not in ("model", "ema", "optimizer")}
+    atomic_write(Path(path).with_suffix(".json"),
+                 lambda temporary: Path(temporary).write_text(json.dumps(readable, indent=2, default=str)))
+    return Path(path)
+
+
+def load_checkpoint(path, kind: str, map_location="cpu") -> dict:
+    """Load a checkpoint with ``weights_only=True`` and check its format, kind and version."""
+    import torch
+
+    from . import __version__
+
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as error:  # unpickling refused or truncated file
+        raise CheckpointError(f"{path} is not a loadable turing_helpers checkpoint: {error}") from error
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a turing_helpers checkpoint (format {FORMAT} expected)")
+    if payload.get("kind") != kind:
+        raise CheckpointError(f"{path} holds a {payload.get('kind')!r} model, not {kind!r}")
+    if payload.get("version") != __version__:
+        raise CheckpointError(f"{path} was written by turing_helpers {payload.get('version')}, "
+                              f"this is {__version__}; retrain with `python -m turing_helpers.train {kind}`")
+    return payload
