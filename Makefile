@@ -67,9 +67,13 @@ test: setup
 unit: setup
 	$(PYTEST) -m "not browser" --timeout=$(PYTEST_TIMEOUT) tests
 
+# nbval runs scratch copies that hold the expected text of the cells marked
+# NBVAL_CHECK_OUTPUT (recorded in tests/nbval_expected/); the committed notebooks have no outputs.
 nbval: setup
 	@test -n "$(NOTEBOOKS)" || { echo "no notebooks in book/"; exit 1; }
-	$(PYTEST) --nbval-lax --nbval-current-env --timeout=$(PYTEST_TIMEOUT) -p no:cacheprovider $(NOTEBOOKS)
+	rm -rf _build/nbval
+	$(PY) tools/nbval_notebooks.py _build/nbval $(NOTEBOOKS)
+	$(PYTEST) --nbval-lax --nbval-current-env --timeout=$(PYTEST_TIMEOUT) -p no:cacheprovider _build/nbval/*.ipynb
 
 book-strict: setup
 	$(JB) build -W -n --keep-going .
@@ -89,7 +93,7 @@ $(MATHJAX):
 	npm install --prefix $(NPM_DIR) --no-save --no-package-lock --no-audit --no-fund mathjax@3
 	test -f $@
 
-# Store the expected text of the cells marked NBVAL_CHECK_OUTPUT (after editing one).
+# Record the expected text of the cells marked NBVAL_CHECK_OUTPUT (after editing one).
 check-outputs: setup
 	$(PY) tools/store_checked_outputs.py $(NOTEBOOKS)
 
