@@ -68,7 +68,7 @@ unit: setup
 	$(PYTEST) -m "not browser" --timeout=$(PYTEST_TIMEOUT) tests
 
 # nbval runs scratch copies that hold the expected text of the cells marked
-# NBVAL_CHECK_OUTPUT (recorded in tests/nbval_expected/); the committed notebooks have no outputs.
+# with the `nbval-check-output` tag (recorded in tests/nbval_expected/); the committed notebooks have no outputs.
 nbval: setup
 	@test -n "$(NOTEBOOKS)" || { echo "no notebooks in book/"; exit 1; }
 	rm -rf _build/nbval

@@ -18,6 +18,10 @@ Ho et al. is kept for comparison); schedules are computed in float64 and stored 
 Classifier-free guidance (Ho & Salimans 2022) is optional: the class is dropped to a null
 label with probability ``p_uncond`` in training, and sampling may mix the conditional and
 unconditional predictions with a guidance weight w (w = 1: plain conditional sampling).
+The guidance weight and the DDIM noise η are sampling choices, not part of the trained
+network: :attr:`DDPM.sampling` holds per-class defaults for them, which a shipped
+checkpoint sets from a search on validation patterns
+(:func:`turing_helpers.training.ddpm.tune_sampling`).
 
 Units: the network works on x = (u, v) mapped affinely into [−1, 1] by the fixed ranges
 in :class:`DiffusionConfig` (u ∈ [0, 1], v ∈ [0, 0.6] cover every Well class); the same
@@ -80,7 +84,7 @@ class DiffusionConfig:
     u_range: tuple[float, float] = (0.0, 1.0)   # physical range mapped to [−1, 1]; data min 0.11, max 1.0
     v_range: tuple[float, float] = (0.0, 0.6)   # data max 0.58 (gliders, spirals)
     objective: str = "v"               # network target: "eps" (Ho et al.) or "v" = √ᾱ ε − √(1−ᾱ) x_0
-                                       # (Salimans & Ho 2022). With "eps" the field's mean (one Fourier
+                                       # (Salimans & Ho 2022, arXiv:2202.00512). With "eps" the field's mean (one Fourier
                                        # mode of 2304) is barely penalised at low SNR and drifted with the
                                        # seed in sampling; "v" predicts x_0 itself there and fixes it.
     clip_denoised: bool = True         # clip predicted x_0 to [−1, 1] while sampling (Ho et al.)
@@ -143,6 +147,22 @@ class DDPM(nn.Module):
         hi = [config.u_range[1], config.v_range[1]]
         register("_lo", np.array(lo)[:, None, None])  # (2, 1, 1)
         register("_hi", np.array(hi)[:, None, None])
+        self.sampling: dict[str, dict] = {}  # class name -> {"guidance": w, "eta": η}; see set_sampling
+
+    def set_sampling(self, sampling: dict):
+        """Per-class defaults of :meth:`sample`: {class name: {"guidance": w ≥ 0, "eta": η ≥ 0}};
+        a class not listed samples with w = 1, η = 0 (plain conditional DDIM)."""
+        checked = {}
+        for name, choice in sampling.items():
+            if name not in self.config.classes:
+                raise ValueError(f"sampling: unknown class {name!r}; classes are {list(self.config.classes)}")
+            if set(choice) - {"guidance", "eta"}:
+                raise ValueError(f"sampling[{name!r}] may set only 'guidance' and 'eta', got {sorted(choice)}")
+            for key, value in choice.items():
+                if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+                    raise ValueError(f"sampling[{name!r}][{key!r}] must be a finite number >= 0, got {value!r}")
+            checked[name] = {key: float(value) for key, value in choice.items()}
+        self.sampling = checked
 
     # -- units ---------------------------------------------------------------------------
     def normalize(self, x):
@@ -168,7 +188,7 @@ class DDPM(nn.Module):
         return (x_t - _extract(self.sqrt_alphas_cumprod, t) * x_start) / _extract(self.sqrt_one_minus_alphas_cumprod, t)
 
     def predict_v(self, x_start, t, noise):
-        """The velocity target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 (Salimans & Ho 2022)."""
+        """The velocity target v = √ᾱ_t ε − √(1 − ᾱ_t) x_0 (Salimans & Ho 2022, arXiv:2202.00512)."""
         return _extract(self.sqrt_alphas_cumprod, t) * noise - _extract(self.sqrt_one_minus_alphas_cumprod, t) * x_start
 
     def predict_start_from_v(self, x_t, t, v):
@@ -254,7 +274,7 @@ class DDPM(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int = 1, label=0, size: int | None = None, steps: int = 50, seed: int | None = 0,
-               method: str = "ddim", guidance: float = 1.0, eta: float = 0.0, frames: int = 0):
+               method: str = "ddim", guidance: float | None = None, eta: float | None = None, frames: int = 0):
         """Generate n patterns of class ``label``; numpy float32 (n, 2, size, size), physical (u, v).
 
         n ≥ 1; label: index into ``config.classes`` or its name; size: grid side (default
@@ -262,6 +282,10 @@ class DDPM(nn.Module):
         reverse steps — for ``method="ddim"`` any 1 ≤ steps ≤ T (evenly spaced, deterministic
         for a seed when eta = 0), for ``method="ddpm"`` it must equal T (ancestral, all
         steps); seed: int for reproducible noise (None: torch's global generator).
+        guidance: classifier-free guidance weight w (1: none; each step then costs two
+        network evaluations); eta: DDIM noise η (0: deterministic, 1: as random as
+        ancestral sampling). Left as None, both take the class's default from
+        :attr:`sampling` (w = 1, η = 0 when it has none).
         frames > 0 also returns ``frames`` snapshots of the chain (x_t in physical units,
         noise to pattern) as a second array (frames, n, 2, size, size).
         """
@@ -278,9 +302,14 @@ class DDPM(nn.Module):
             raise ValueError(f"steps must be an integer in [1, {cfg.timesteps}], got {steps!r}")
         if method == "ddpm" and steps != cfg.timesteps:
             raise ValueError(f"ancestral DDPM sampling runs all steps: steps must be {cfg.timesteps}, got {steps}")
+        labels = self._labels(label, n)
+        default = self.sampling.get(cfg.classes[int(labels[0])], {})
+        guidance = default.get("guidance", 1.0) if guidance is None else guidance
+        eta = default.get("eta", 0.0) if eta is None else eta
         if not eta >= 0:
             raise ValueError(f"eta must be >= 0, got {eta!r}")
-        labels = self._labels(label, n)
+        if not guidance >= 0:
+            raise ValueError(f"guidance must be >= 0, got {guidance!r}")
         device = self.betas.device
         generator = None
         if seed is not None:
@@ -339,7 +368,8 @@ class EMA:
 
 
 def from_checkpoint(payload: dict) -> DDPM:
-    """The EMA model of a loaded ``ddpm`` checkpoint payload, in eval mode (for load_pretrained)."""
+    """The EMA model of a loaded ``ddpm`` checkpoint payload, in eval mode, with the
+    checkpoint's per-class sampling defaults (for load_pretrained)."""
     from ..checkpoints import CheckpointError
 
     if payload.get("kind") != CHECKPOINT_KIND:
@@ -347,4 +377,5 @@ def from_checkpoint(payload: dict) -> DDPM:
     model = DDPM(DiffusionConfig.from_dict(payload["config"]))
     weights = payload["ema"]["model"] if payload.get("ema") else payload["model"]
     model.load_state_dict(weights)
+    model.set_sampling(payload.get("sampling", {}))
     return model.eval()

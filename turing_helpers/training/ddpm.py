@@ -13,12 +13,21 @@ with the exact symmetries of the periodic problem: random periodic shifts, flips
 
 Usage::
 
-    python -m turing_helpers.train ddpm --minutes 45            # the shipped checkpoint
+    python -m turing_helpers.train ddpm --minutes 45            # a model from scratch
     python -m turing_helpers.train ddpm --minutes 1 --out /tmp/ddpm.pt --eval-samples 0
-    python -m turing_helpers.train ddpm --resume --minutes 10   # continue from --out
+    python -m turing_helpers.train ddpm --resume --minutes 90   # continue from --out to 90 min in all
+    python -m turing_helpers.train ddpm --resume --minutes 0 --tune-sampling   # only choose the sampler
 
-The quality of the final EMA model is measured per class (:func:`quality_table`) on
-fresh solver patterns (base seed 9, never used in training) and stored in the checkpoint.
+The shipped checkpoint was trained in phases, each recorded in its ``history``: 52 min
+at batch 16 and a constant learning rate 1e-3 on one thread (the first half with the ε
+target, then v), then ``--resume --minutes 160 --lr 1e-3 --lr-final 5e-5 --batch 32
+--ema-decay 0.999 --threads 2`` (a cosine decay over 108 more minutes), and finally
+``--resume --minutes 0 --tune-sampling``.
+
+After training, :func:`tune_sampling` may choose each class's sampling defaults
+(guidance weight, DDIM η) on validation patterns (base seed 5). The quality of the final
+EMA model is then measured per class (:func:`quality_table`) on fresh solver patterns
+(base seed 9, never used in training or tuning) and stored in the checkpoint.
 """
 from __future__ import annotations
 
@@ -39,6 +48,9 @@ from ..models.unet import UNetConfig
 MOVING = ("gliders", "worms", "spirals")
 ALIVE_STD = 1e-3  # a field whose v varies less than this has decayed to the uniform state
 EVAL_SEED = 9     # base seed of the fresh evaluation patterns (training uses 0 and 1)
+TUNING_SEED = 5   # base seed of the validation patterns that choose the sampling defaults
+# (guidance w, DDIM η) tried per class by tune_sampling; w = 1, η = 0 is plain conditional DDIM
+SAMPLING_CANDIDATES = ((1.0, 0.0), (1.0, 1.0), (2.0, 0.0), (2.0, 1.0), (3.0, 1.0), (4.0, 1.0))
 
 
 @dataclass(frozen=True)
@@ -205,6 +217,45 @@ def quality_table(model: DDPM, samples_per_class: int = 16, reference_per_class:
     return table
 
 
+def sampling_score(m: dict) -> float:
+    """How far a set of samples is from the solver's, in units of the chapter's targets:
+    wavelength error / 3% + component-density error / 15% + Euler-density error / 15%."""
+    return m["wavelength_error"] / 0.03 + m["components_error"] / 0.15 + m["euler_error"] / 0.15
+
+
+def tune_sampling(model: DDPM, samples_per_class: int = 32, reference_per_class: int = 128, steps: int = 25,
+                  candidates=SAMPLING_CANDIDATES, seed: int = 1000, reference_seed: int = TUNING_SEED,
+                  classes=WELL_CLASSES, progress: bool = False) -> tuple[dict, dict]:
+    """Choose each class's sampling defaults (guidance w, DDIM η) on validation patterns.
+
+    For every class and every (w, η) in ``candidates``, DDIM samples (``steps`` steps) are
+    scored against ``reference_per_class`` fresh solver patterns of base seed
+    ``reference_seed`` — neither the training seeds nor the evaluation seeds of
+    :func:`quality_table` and the tests — by :func:`sampling_score`; the lowest score wins,
+    ties going to the earlier (simpler) candidate. Returns ``(sampling, scores)``:
+    {class: {"guidance": w, "eta": η}} for :meth:`DDPM.set_sampling`, and
+    {class: [[w, η, score, wavelength error, component error, Euler error], ...]}.
+    """
+    fields, labels, _ = load_patterns(model.config.size, reference_per_class, reference_seed, classes=classes)
+    sampling, scores = {}, {}
+    iterator = classes
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(classes, desc="tuning sampling", unit="class")
+    for name in iterator:
+        reference = fields[labels == WELL_CLASSES.index(name)]
+        rows = []
+        for w, eta in candidates:
+            samples = model.sample(samples_per_class, name, steps=steps, seed=seed, guidance=w, eta=eta)
+            m = compare(samples, reference, name)
+            rows.append([w, eta, sampling_score(m), m["wavelength_error"], m["components_error"], m["euler_error"]])
+        best = min(range(len(rows)), key=lambda i: (rows[i][2], i))
+        sampling[name] = {"guidance": rows[best][0], "eta": rows[best][1]}
+        scores[name] = rows
+    return sampling, scores
+
+
 def format_table(table: dict) -> str:
     """A plain-text per-class table of the main numbers (model / solver / surrogate)."""
     rows = [f"{'class':8s} {'source':9s} {'λ*':>7s} {'Δλ':>6s} {'spec':>6s} {'W1(v)':>7s} "
@@ -225,6 +276,9 @@ def add_arguments(parser):
     parser.add_argument("--minutes", type=float, default=45.0, help="wall-clock training budget (default 45)")
     parser.add_argument("--steps", type=int, default=None, help="stop after this many optimiser steps")
     parser.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate after warm-up")
+    parser.add_argument("--lr-final", type=float, default=None,
+                        help="cosine-decay the learning rate to this value by the end of --minutes "
+                             "(default: constant)")
     parser.add_argument("--batch", type=int, default=16, help="fields per batch")
     parser.add_argument("--seed", type=int, default=0, help="torch seed (initialisation, batches, noise)")
     parser.add_argument("--ema-decay", type=float, default=0.995, help="EMA decay of the weights")
@@ -233,13 +287,33 @@ def add_arguments(parser):
     parser.add_argument("--base", type=int, default=32, help="U-Net channels at full resolution")
     parser.add_argument("--log-every", type=int, default=100, help="steps between log entries")
     parser.add_argument("--save-every", type=float, default=5.0, help="minutes between checkpoints")
-    parser.add_argument("--eval-samples", type=int, default=16,
+    parser.add_argument("--eval-samples", type=int, default=64,
                         help="samples per class for the final quality table (0: skip)")
+    parser.add_argument("--eval-reference", type=int, default=64,
+                        help="fresh solver patterns per class in each half of the final quality table")
     parser.add_argument("--per-class", type=int, default=DataConfig.per_class, help="solver seeds per class")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--tune-sampling", action="store_true",
+                        help="after training, choose each class's guidance weight and DDIM eta on "
+                             "validation patterns (tune_sampling); with --resume and a spent --minutes "
+                             "budget, only tune and evaluate")
+    parser.add_argument("--tune-samples", type=int, default=32, help="samples per class and candidate for tuning")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     parser.add_argument("--out", type=Path, default=SHIPPED_DIR / "ddpm.pt", help="checkpoint path")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def learning_rate_schedule(run_step: int, progress: float, lr: float, lr_final: float | None = None,
+                           warmup: int = 200) -> float:
+    """Learning rate at step ``run_step`` of a run (0-based) that has used the fraction
+    ``progress`` of its time budget: a linear warm-up over the first ``warmup`` steps (each
+    run restarts Adam's moments at zero, so a resumed run warms up again), then constant
+    ``lr``, or a cosine decay from ``lr`` to ``lr_final`` as ``progress`` goes from 0 to 1."""
+    rate = lr * min(1.0, (run_step + 1) / warmup)
+    if lr_final is None:
+        return rate
+    progress = min(max(progress, 0.0), 1.0)
+    return min(rate, lr_final + (lr - lr_final) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def _validation_loss(model: DDPM, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -266,6 +340,7 @@ def run(args):
     ema = EMA(model, args.ema_decay)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     step, elapsed, log, history = 0, 0.0, [], []
+    resumed, before, sampling, sampling_scores, tuned = None, None, {}, {}, False
     if args.resume:
         payload = load_checkpoint(args.out, CHECKPOINT_KIND)
         config = DiffusionConfig.from_dict(payload["config"])
@@ -275,13 +350,26 @@ def run(args):
             history.append({"step": payload["step"], "objective": {"from": config.objective, "to": args.objective}})
             config = replace(config, objective=args.objective)
         model = DDPM(config)
-        model.load_state_dict(payload["model"])
+        # a final (shipped) checkpoint keeps only the EMA weights; training resumes from them
+        model.load_state_dict(payload["model"] if "model" in payload else payload["ema"]["model"])
         ema = EMA(model, args.ema_decay)
         ema.load_state_dict(payload["ema"])
+        ema.decay = args.ema_decay  # the command line, not the checkpoint, sets this run's decay
         optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
         if "optimizer" in payload:  # a final checkpoint has none: Adam restarts its moments
             optimizer.load_state_dict(payload["optimizer"])
         step, elapsed, log = payload["step"], payload["training_seconds"], list(payload["log"])
+        # each resumed phase that trains is recorded, so the checkpoint tells its whole recipe
+        before = payload.get("hyperparameters", {})  # the previous run's settings
+        resumed = {"step": step, "resumed": {"seconds": round(elapsed, 1), "lr": args.lr,
+                                             "lr_final": args.lr_final, "batch": args.batch,
+                                             "ema_decay": args.ema_decay, "threads": args.threads,
+                                             "minutes": args.minutes,
+                                             "adam_restarted": "optimizer" not in payload,
+                                             "raw_weights_from_ema": "model" not in payload},
+                   "before": before}
+        # sampling defaults chosen for these weights stay valid only if they do not change
+        sampling, sampling_scores = payload.get("sampling", {}), payload.get("sampling_tuning", {})
     x = model.normalize(torch.from_numpy(train_x))  # (N, 2, n, n) in [−1, 1]
     y = torch.from_numpy(train_y).long()
     vx = model.normalize(torch.from_numpy(val_x))
@@ -290,18 +378,30 @@ def run(args):
     parameters = sum(p.numel() for p in model.parameters())
     budget = args.minutes * 60
     warmup = 200
+    first_step, first_elapsed = step, elapsed  # of this run: warm-up and decay are relative to them
+
+    def learning_rate() -> float:
+        progress = (elapsed - first_elapsed) / max(budget - first_elapsed, 1e-9)
+        return learning_rate_schedule(step - first_step, progress, args.lr, args.lr_final, warmup)
 
     def save(metrics=None, final=False):
+        trained = step > first_step
+        # sampling defaults belong to the weights they were chosen for
+        current = (sampling, sampling_scores) if tuned or not trained else ({}, {})
+        hyperparameters = {"lr": args.lr, "lr_final": args.lr_final, "batch": args.batch,
+                           "ema_decay": args.ema_decay, "warmup": warmup, "threads": args.threads}
         plain = {"step": step, "config": config.to_dict(), "seed": args.seed, "data": data_summary,
                  "training_seconds": elapsed, "machine": machine_description(), "parameters": parameters,
-                 "hyperparameters": {"lr": args.lr, "batch": args.batch, "ema_decay": args.ema_decay,
-                                     "warmup": warmup, "threads": args.threads},
-                 "log": log, "history": history, "metrics": metrics or {}}
+                 "hyperparameters": hyperparameters if trained or before is None else before,
+                 "log": log, "history": history + ([resumed] if resumed and trained else []),
+                 "sampling": current[0], "sampling_tuning": current[1], "metrics": metrics or {}}
         # plain data only (e.g. torch.__version__ is a str subclass that weights_only loading refuses)
         plain = json.loads(json.dumps(plain, default=str))
-        state = {"model": model.state_dict(), "ema": ema.state_dict(), **plain}
-        if not final:  # the optimizer's moments double the file; the shipped (final) file leaves them out
-            state["optimizer"] = optimizer.state_dict()
+        state = {"ema": ema.state_dict(), **plain}
+        if not final:  # the raw weights and the optimizer's moments triple the file; the shipped
+            # (final) file keeps only the EMA weights, which sample better and from which
+            # --resume restarts
+            state |= {"model": model.state_dict(), "optimizer": optimizer.state_dict()}
         save_checkpoint(args.out, kind=CHECKPOINT_KIND, state=state)
 
     from tqdm.auto import tqdm
@@ -314,7 +414,7 @@ def run(args):
         index = torch.randint(0, len(x), (args.batch,), generator=generator)
         batch = augment(x[index], generator)  # (B, 2, n, n)
         for group in optimizer.param_groups:
-            group["lr"] = args.lr * min(1.0, (step + 1) / warmup)
+            group["lr"] = learning_rate()
         loss = model.p_losses(batch, y[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -328,7 +428,7 @@ def run(args):
         bar.update(max(0, min(round(elapsed), round(budget)) - bar.n))
         if step % args.log_every == 0:
             entry = {"step": step, "seconds": round(elapsed, 1), "train_loss": float(np.mean(running)),
-                     "val_loss": _validation_loss(ema.model, vx, vy)}
+                     "val_loss": _validation_loss(ema.model, vx, vy), "lr": learning_rate()}
             log.append(entry)
             running = []
             bar.set_postfix(loss=f"{entry['train_loss']:.4f}", val=f"{entry['val_loss']:.4f}")
@@ -339,11 +439,24 @@ def run(args):
     if running:
         log.append({"step": step, "seconds": round(elapsed, 1), "train_loss": float(np.mean(running)),
                     "val_loss": _validation_loss(ema.model, vx, vy)})
+    ema.model.eval()
+    if step > first_step:
+        sampling, sampling_scores = {}, {}  # new weights: earlier choices no longer apply
+    if args.tune_sampling:
+        tuning_start = time.time()
+        sampling, scores = tune_sampling(ema.model, samples_per_class=args.tune_samples,
+                                         candidates=SAMPLING_CANDIDATES, progress=not args.quiet)
+        sampling_scores = {"scores": scores, "columns": ["guidance", "eta", "score", "wavelength_error",
+                                                          "components_error", "euler_error"],
+                           "reference_seed": TUNING_SEED, "seconds": time.time() - tuning_start}
+        tuned = True
+        print("sampling defaults per class:", sampling)
+    ema.model.set_sampling(sampling)
     metrics = {}
     if args.eval_samples > 0:
         evaluation_start = time.time()
-        ema.model.eval()
-        table = quality_table(ema.model, samples_per_class=args.eval_samples, progress=not args.quiet)
+        table = quality_table(ema.model, samples_per_class=args.eval_samples, reference_per_class=args.eval_reference,
+                              progress=not args.quiet)
         metrics = {"quality": table, "evaluation_seconds": time.time() - evaluation_start}
         print(format_table(table))
     save(metrics, final=True)
