@@ -264,8 +264,9 @@ def test_shipped_model_quality(shipped_quality, name):
 
 # -- the training entry point ---------------------------------------------------------------------
 def test_trainer_logs_decays_and_resumes_from_the_shipped_form(tmp_path, monkeypatch):
-    """A run, then a resume from its final (EMA-only) file: the log continues, the schedule
-    warms up again and decays to --lr-final, and the history records the resumed phase."""
+    """A run, then a resume from its final (EMA-only) file: the log continues, the learning
+    rate warms up again and the history records the resumed phase; then a tuning-only resume,
+    and a retraining that voids the tuned sampling defaults."""
     import turing_helpers.training.ddpm as trainer
     from turing_helpers.train import main
 
