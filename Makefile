@@ -93,7 +93,7 @@ $(MATHJAX):
 	npm install --prefix $(NPM_DIR) --no-save --no-package-lock --no-audit --no-fund mathjax@3
 	test -f $@
 
-# Record the expected text of the cells marked NBVAL_CHECK_OUTPUT (after editing one).
+# Record the expected text of the cells tagged `nbval-check-output` (after editing one).
 check-outputs: setup
 	$(PY) tools/store_checked_outputs.py $(NOTEBOOKS)
 
