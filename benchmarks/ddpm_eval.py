@@ -1,6 +1,6 @@
 """Full per-class evaluation of the shipped DDPM (chapter 5 reads its output).
 
-    python benchmarks/ddpm_eval.py [--samples 64] [--reference 64] [--steps 25] [--threads 2]
+    python benchmarks/ddpm_eval.py [--samples 64] [--reference 64] [--steps 100] [--threads 2]
     python benchmarks/ddpm_eval.py --timing-only      # re-time sampling only
 
 Scores the shipped EMA model's DDIM samples (each class with the checkpoint's sampling
@@ -23,7 +23,7 @@ import torch
 from turing_helpers.checkpoints import machine_description
 from turing_helpers.io import atomic_write
 from turing_helpers.models import load_pretrained
-from turing_helpers.training.ddpm import format_table, quality_table
+from turing_helpers.training.ddpm import SAMPLING_STEPS, format_table, quality_table
 
 RESULTS = Path(__file__).parent / "results" / "ddpm_eval.json"
 
@@ -47,7 +47,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=64, help="model samples per class")
     parser.add_argument("--reference", type=int, default=64, help="solver patterns per class in each half")
-    parser.add_argument("--steps", type=int, default=25, help="DDIM steps for the samples")
+    parser.add_argument("--steps", type=int, default=SAMPLING_STEPS, help="DDIM steps for the samples")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--timing-only", action="store_true",

@@ -273,7 +273,7 @@ class DDPM(nn.Module):
         return torch.full((n,), int(label), dtype=torch.long, device=self.betas.device)
 
     @torch.no_grad()
-    def sample(self, n: int = 1, label=0, size: int | None = None, steps: int = 50, seed: int | None = 0,
+    def sample(self, n: int = 1, label=0, size: int | None = None, steps: int = 100, seed: int | None = 0,
                method: str = "ddim", guidance: float | None = None, eta: float | None = None, frames: int = 0):
         """Generate n patterns of class ``label``; numpy float32 (n, 2, size, size), physical (u, v).
 
