@@ -225,7 +225,7 @@ WAVELENGTH_TOLERANCE, DENSITY_TOLERANCE = 0.03, 0.15
 # and counted here instead: at most 5% of the samples (3 of 64) may be uniform.
 ALIVE_FRACTION = 0.95
 # Sets of 64 fields: on a 48² box a class's patterns vary a lot from seed to seed (a bubbles
-# box holds two to four bubbles), so 32 against 32 put the solver's own two halves up to 5%
+# box holds one to seven bubbles), so 32 against 32 put the solver's own two halves up to 5%
 # apart in wavelength and 15% in component density — the size of the targets.
 SAMPLES, REFERENCE = 64, 64
 # Classes that fail after the best effort, with the numbers measured ({name: reason}). None at

@@ -282,8 +282,8 @@ class DDPM(nn.Module):
         reverse steps — for ``method="ddim"`` any 1 ≤ steps ≤ T (evenly spaced, deterministic
         for a seed when eta = 0), for ``method="ddpm"`` it must equal T (ancestral, all
         steps); seed: int for reproducible noise (None: torch's global generator).
-        guidance: classifier-free guidance weight w (1: none; each step then costs two
-        network evaluations); eta: DDIM noise η (0: deterministic, 1: as random as
+        guidance: classifier-free guidance weight w (1: none; any other w costs two network
+        evaluations per step); eta: DDIM noise η (0: deterministic, 1: as random as
         ancestral sampling). Left as None, both take the class's default from
         :attr:`sampling` (w = 1, η = 0 when it has none).
         frames > 0 also returns ``frames`` snapshots of the chain (x_t in physical units,

@@ -73,8 +73,13 @@ class DataConfig:
     validation: float = 0.1
 
 
+def _uniform(v: np.ndarray) -> np.ndarray:
+    """Which fields v (B, n, n) have decayed to the uniform state; bool (B,)."""
+    return v.std(axis=(-2, -1)) <= ALIVE_STD
+
+
 def _alive(fields: np.ndarray) -> np.ndarray:
-    return fields[:, 1].std(axis=(-2, -1)) > ALIVE_STD
+    return ~_uniform(fields[:, 1])
 
 
 def load_patterns(n: int, per_class: int, seed: int, steps: int = 10_000, classes=WELL_CLASSES,
@@ -157,7 +162,7 @@ def _morphology(v: np.ndarray, dx: float) -> dict:
     from .. import metrics
 
     area = (v.shape[-1] * dx) ** 2
-    flat = v.std(axis=(-2, -1)) <= ALIVE_STD
+    flat = _uniform(v)
     return {"components": np.where(flat, np.nan, np.asarray(metrics.connected_components(v)) / area),
             "euler": np.where(flat, np.nan, np.asarray(metrics.euler_characteristic(v)) / area)}
 
@@ -180,8 +185,8 @@ def compare(fields: np.ndarray, reference: np.ndarray, name: str, dx: float = 2 
     m, r = _morphology(v, dx), _morphology(ref_v, dx)
     model = preset(name)
     out = {"n": len(fields), "alive": float(_alive(fields).mean())}
-    out["wavelength"] = set_wavelength(v, dx)
-    out["wavelength_error"] = abs(out["wavelength"] - set_wavelength(ref_v, dx)) / set_wavelength(ref_v, dx)
+    out["wavelength"], reference_wavelength = set_wavelength(v, dx), set_wavelength(ref_v, dx)
+    out["wavelength_error"] = abs(out["wavelength"] - reference_wavelength) / reference_wavelength
     for key in m:
         out[key] = float(np.nanmean(m[key]))
         ref = float(np.nanmean(r[key]))
