@@ -12,13 +12,15 @@ Protocol (chapter 4 reads and states it):
   100) of every trajectory, each followed by 100 frames to forecast. The Well averages
   over all windows; a stride subsamples them evenly, from the first frames (the pattern
   forming) to the last (developed).
-- VRMSE at horizon h: per window and channel (u, v), sqrt(mean (ŷ − y)² / (var y + 1e-7))
-  over the grid; averaged over windows and channels (The Well's reduction). Also the
-  median over windows, because a few nearly uniform frames (var y ≈ 0) make single
-  windows' scores explode. Persistence (repeat the last context frame) beside it.
-- Correlation time (Lippe et al. 2023): the first horizon at which the Pearson
-  correlation with the truth, averaged over windows and channels, drops below 0.8 / 0.9
-  / 0.95.
+- Scores from the shared evaluation layer (``turing_helpers.evaluation.forecast_skill``):
+  VRMSE at horizon h per window and channel (u, v), sqrt(mean (ŷ − y)² / (var y + 1e-7))
+  over the grid, averaged over channels; its mean, median and pooled value
+  sqrt(Σ MSE / Σ var) over windows, overall and per class. Windows whose target becomes
+  uniform (a trajectory that died) are scored apart and left out of these numbers, since
+  var y ≈ 0 makes their scores explode. Persistence (repeat the last context frame) beside it.
+- Correlation time (Lippe et al. 2023), per window: frames until the channel-averaged
+  Pearson correlation with the truth first drops below 0.8 / 0.9 / 0.95, a collapsed
+  (constant) prediction counting as decorrelated; the median over windows is reported.
 - Long rollouts: from frames 0-3 of one trajectory per class (the Fourier starts), 997
   predicted frames (to frame 1000) — the range of the values, whether they stay finite,
   the PDE residual of the predicted fields (metrics.pde_residual) beside the solver's.
@@ -26,7 +28,6 @@ Protocol (chapter 4 reads and states it):
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -36,21 +37,13 @@ import torch
 from turing_helpers import preset
 from turing_helpers.checkpoints import SHIPPED_DIR, load_checkpoint
 from turing_helpers.data import WELL_CLASSES, TrajectoryConfig, trajectories
-from turing_helpers.io import atomic_write
-from turing_helpers.metrics import pde_residual, pearson_correlation, vrmse
+from turing_helpers.evaluation import forecast_scores, forecast_skill
+from turing_helpers.io import write_json
+from turing_helpers.metrics import pde_residual, vrmse
 from turing_helpers.models.convlstm import from_checkpoint
 
 RESULTS = Path(__file__).parent / "results" / "convlstm_eval.json"
 WELL_ONE_STEP = {"FNO": 0.1365, "TFNO": 0.3633, "U-Net": 0.2252, "CNextU-Net": 0.1761}
-
-
-def correlation_times(r, thresholds=(0.8, 0.9, 0.95)):
-    """r: (T,) mean correlation per horizon → {threshold: frames before it first drops below}."""
-    result = {}
-    for threshold in thresholds:
-        below = ~(r >= threshold)
-        result[str(threshold)] = int(below.argmax()) if below.any() else int(len(r))
-    return result
 
 
 def main(argv=None):
@@ -79,8 +72,7 @@ def main(argv=None):
     H = args.horizon
     starts = list(range(0, T - C - H + 1, args.stride))
     index = [(i, s) for i in range(N) for s in starts]
-    scores = {"model": [], "persistence": []}                                 # per window (H, 2)
-    corr = {"model": [], "persistence": []}
+    scores = {"model": [], "persistence": []}                                 # per window (H,) arrays
     for b in range(0, len(index), args.batch):
         windows = np.stack([frames[i, s:s + C + H] for i, s in index[b:b + args.batch]])   # (w, C+H, 2, n, n)
         with torch.no_grad():
@@ -88,19 +80,21 @@ def main(argv=None):
         true = windows[:, C:]
         last = np.broadcast_to(windows[:, C - 1:C], true.shape)
         for name, p in (("model", pred), ("persistence", last)):
-            scores[name].append(vrmse(p, true))                                         # (w, H, 2)
-            corr[name].append(pearson_correlation(p, true))
-    scores = {name: np.concatenate(v) for name, v in scores.items()}                   # (W, H, 2)
-    corr = {name: np.concatenate(v) for name, v in corr.items()}
+            scores[name].append(forecast_scores(p, true))
     window_labels = np.array([labels[i] for i, _ in index])
+    skill = {name: forecast_skill(None, None, labels=window_labels, classes=WELL_CLASSES,
+                                  scores={key: np.concatenate([s[key] for s in parts]) for key in parts[0]})
+             for name, parts in scores.items()}
     table = {"horizon": list(range(1, H + 1))}
-    for name, s in scores.items():
-        table[f"{name}_mean"] = s.mean(axis=(0, 2)).tolist()
-        table[f"{name}_median"] = np.median(s.mean(axis=2), axis=0).tolist()
-        table[f"{name}_per_class_mean"] = {c: s[window_labels == k].mean(axis=(0, 2)).tolist()
-                                           for k, c in enumerate(WELL_CLASSES)}
-        table[f"{name}_correlation"] = np.nanmean(np.where(np.isfinite(corr[name]), corr[name], np.nan),
-                                                  axis=(0, 2)).tolist()
+    for name, s in skill.items():
+        table[f"{name}_mean"] = s["vrmse"]["mean"].tolist()
+        table[f"{name}_median"] = s["vrmse"]["median"].tolist()
+        table[f"{name}_pooled"] = s["vrmse"]["pooled"].tolist()
+        table[f"{name}_per_class_mean"] = {c: e["vrmse"]["mean"].tolist() for c, e in s["per_class"].items()
+                                           if e["windows"]}
+        table[f"{name}_per_class_median"] = {c: e["vrmse"]["median"].tolist() for c, e in s["per_class"].items()
+                                             if e["windows"]}
+        table[f"{name}_correlation"] = s["correlation"]["mean"].tolist()
     below = {h: bool(table["model_mean"][h - 1] < table["persistence_mean"][h - 1]) for h in table["horizon"]}
 
     # -- long rollouts -------------------------------------------------------------------
@@ -135,14 +129,16 @@ def main(argv=None):
         "table": table,
         "model_below_persistence": {"all": all(below.values()),
                                     "horizons_not_below": [h for h, b in below.items() if not b]},
-        "correlation_time": {name: correlation_times(np.asarray(table[f"{name}_correlation"]))
-                             for name in scores},
+        "correlation_time": {name: {t: c["median"] for t, c in s["correlation_time"].items()}
+                             for name, s in skill.items()},
+        "uniform_target_windows": skill["model"]["uniform_target"]["windows"],
+        "developed_windows": skill["model"]["windows"],
+        "skill": skill,
         "long_rollout": long,
         "seconds": time.perf_counter() - started,
         "threads": args.threads,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(json.dumps(result, indent=1)))
+    write_json(args.out, result)
     for h in (1, 2, 5, 10, 20, 50, 100):
         if h <= H:
             print(f"h={h:3d}  model {table['model_mean'][h - 1]:8.4f}  persistence {table['persistence_mean'][h - 1]:8.4f}"

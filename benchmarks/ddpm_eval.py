@@ -6,7 +6,7 @@
 Scores the shipped EMA model's DDIM samples (each class with the checkpoint's sampling
 defaults, guidance w and DDIM η), fresh solver patterns (base seed 9, never
 used in training) and their phase-randomised surrogates against another set of fresh
-solver patterns, per class (``turing_helpers.training.ddpm.quality_table``), and times
+solver patterns, per class (``turing_helpers.evaluation.ddpm.quality_table``), and times
 sampling on this CPU: seconds per sample for ancestral DDPM (all T steps) and DDIM with
 fewer steps. Writes ``benchmarks/results/ddpm_eval.json`` atomically.
 """
@@ -23,7 +23,7 @@ import torch
 from turing_helpers.checkpoints import machine_description
 from turing_helpers.io import atomic_write
 from turing_helpers.models import load_pretrained
-from turing_helpers.training.ddpm import SAMPLING_STEPS, format_table, quality_table
+from turing_helpers.evaluation.ddpm import SAMPLING_STEPS, format_table, quality_table
 
 RESULTS = Path(__file__).parent / "results" / "ddpm_eval.json"
 

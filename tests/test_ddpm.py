@@ -240,7 +240,7 @@ def shipped_quality():
     if not SHIPPED.exists():
         pytest.skip("no shipped checkpoint; train it with `python -m turing_helpers.train ddpm`")
     from turing_helpers.models import load_pretrained
-    from turing_helpers.training.ddpm import SAMPLING_STEPS, quality_table
+    from turing_helpers.evaluation.ddpm import SAMPLING_STEPS, quality_table
 
     torch.set_num_threads(2)
     model = load_pretrained("ddpm")
@@ -299,20 +299,27 @@ def test_trainer_logs_decays_and_resumes_from_the_shipped_form(tmp_path, monkeyp
     assert resumed["log"][2]["lr"] == pytest.approx(first["log"][0]["lr"])  # Adam restarted: warm-up again
     assert resumed["sampling"] == {}  # nothing tuned yet: plain conditional DDIM
 
-    # budget spent: a resume only tunes the sampling defaults; the recipe stays as it was
-    monkeypatch.setattr(trainer, "load_patterns", lambda *a, **k: (
+    # the sampler is chosen by its own command, which touches neither the weights nor the recipe
+    import turing_helpers.evaluation.ddpm as evaluation
+    from turing_helpers.tune_sampling import main as tune
+
+    monkeypatch.setattr(evaluation, "developed_patterns", lambda *a, **k: (
         np.tile(rng.uniform(0.1, 0.5, (1, 2, 48, 48)).astype(np.float32), (12, 1, 1, 1)), np.arange(12) % 6, 1.0))
-    monkeypatch.setattr(trainer, "SAMPLING_CANDIDATES", ((1.0, 0.0), (2.0, 1.0)))
-    main(common + ["--resume", "--minutes", "1e-6", "--tune-sampling", "--tune-samples", "2"])
+    monkeypatch.setattr(evaluation, "SAMPLING_CANDIDATES", ((1.0, 0.0), (2.0, 1.0)))
+    tune(["--checkpoint", str(out), "--samples", "2", "--reference", "2", "--eval-samples", "0", "--quiet"])
     tuned = load_checkpoint(out, "ddpm")
     assert tuned["step"] == 8 and tuned["history"] == resumed["history"]
     assert tuned["hyperparameters"] == resumed["hyperparameters"]
+    for key in ("ema", "log", "config", "training_seconds"):
+        assert str(tuned[key]) == str(resumed[key]), key
     assert set(tuned["sampling"]) == set(WELL_CLASSES)
     for name, choice in tuned["sampling"].items():
         assert [choice["guidance"], choice["eta"]] in ([1.0, 0.0], [2.0, 1.0])
         rows = tuned["sampling_tuning"]["scores"][name]
         assert len(rows) == 2 and min(rows, key=lambda r: r[2])[:2] == [choice["guidance"], choice["eta"]]
     assert from_checkpoint(tuned).sampling == tuned["sampling"]
+    main(common + ["--resume", "--minutes", "1e-6"])  # nothing trained: the choice stays
+    assert load_checkpoint(out, "ddpm")["sampling"] == tuned["sampling"]
     main(common + ["--steps", "10", "--resume", "--minutes", "45"])  # new weights: the choice is void
     retrained = load_checkpoint(out, "ddpm")
     assert retrained["step"] == 10 and retrained["sampling"] == {} and len(retrained["history"]) == 2
@@ -343,19 +350,19 @@ def test_learning_rate_schedule():
 
 
 def test_uniform_samples_count_as_dead_not_as_noise_topology():
-    """A flat sample's excursion set {v > mean v} is its rounding noise: hundreds of specks.
-    compare() leaves it out of the morphology means, counts it in ``alive``, and the tuning
-    score charges for it."""
-    from turing_helpers.training.ddpm import compare, sampling_score
+    """A flat sample's excursion set {v > midrange} is its rounding noise: hundreds of specks.
+    sample_scores() leaves it out of the morphology means, counts it in ``alive``, and the
+    tuning score charges for it."""
+    from turing_helpers.evaluation.ddpm import sample_scores, sampling_score
 
     n = 32
     x = np.arange(n)
     spots = 0.2 + 0.1 * np.cos(2 * np.pi * 4 * x / n)[:, None] * np.cos(2 * np.pi * 4 * x / n)[None, :]
     developed = np.stack([np.full((n, n), 0.5), spots])[None].repeat(4, axis=0).astype(np.float32)  # (4, 2, n, n)
     flat = developed[:1].copy()
-    flat[0, 1] = 0.01 + 1e-4 * np.random.default_rng(0).standard_normal((n, n))  # std 1e-4 < ALIVE_STD
-    alive_only = compare(developed, developed, "spots", relax=False)
-    with_flat = compare(np.concatenate([developed, flat]), developed, "spots", relax=False)
+    flat[0, 1] = 0.01 + 1e-3 * np.random.default_rng(0).standard_normal((n, n))  # contrast ≈ 0.007 < 0.05
+    alive_only = sample_scores(developed, developed, "spots", relax=False)
+    with_flat = sample_scores(np.concatenate([developed, flat]), developed, "spots", relax=False)
     assert alive_only["alive"] == 1.0 and with_flat["alive"] == 0.8
     assert with_flat["components"] == alive_only["components"] and with_flat["euler"] == alive_only["euler"]
     assert sampling_score(with_flat) == pytest.approx(sampling_score(alive_only) + 0.2 / 0.05, abs=1e-3)

@@ -21,12 +21,14 @@ the periodic domain, with :mod:`turing_helpers.metrics` doing the topology:
 
 Classification rule (:func:`classify_morphology`), thresholds and why
 ---------------------------------------------------------------------
-``t`` is the *midrange* (min + max)/2 of each field: it sits halfway between the two
+``t`` is the *midrange* (min + max)/2 of each field
+(:func:`turing_helpers.metrics.morphology_threshold`, the book's one threshold): it sits halfway between the two
 phases whatever their areas, so v → −v exchanges spots and holes exactly (the field's
 mean, the metrics' default, sits near the background level of a sparse spot pattern
 and near the top of a holes pattern, and so is not symmetric). Then, in order:
 
-1. ``"uniform"`` if the contrast max v − min v < ``MIN_CONTRAST`` = 0.05. Developed
+1. ``"uniform"`` if the contrast max v − min v < ``MIN_CONTRAST`` = 0.05
+   (:func:`turing_helpers.metrics.is_uniform`, the book's one rule). Developed
    patterns have contrast 0.27–0.54 (measured on Pearson's classes); a uniform state
    reached by the solver has contrast at the rounding level, and a pattern that is
    still decaying passes 0.05 only briefly.
@@ -71,7 +73,7 @@ __all__ = [
 
 # The labels, in the order of the morphology axis: bright blobs → dark blobs.
 LABELS = ("uniform", "spots", "mixed", "stripes/labyrinth", "holes")
-MIN_CONTRAST = 0.05    # max v − min v below this: no pattern (developed ones have 0.27–0.54)
+MIN_CONTRAST = metrics.UNIFORM_CONTRAST  # max v − min v below this: no pattern (the book's one rule)
 MAX_ELONGATION = 2.5   # ε = area/(π r²) of a compact blob: disk 1, square 1.3-1.4, dividing spot ≈ 2
 MAJORITY = 0.5         # area fraction in compact blobs for "spots" / "holes"
 MINORITY = 0.25        # below this in both phases: "stripes/labyrinth"
@@ -172,8 +174,9 @@ def morphology_measures(v, dx) -> dict[str, np.ndarray]:
     batch = field.shape[:-2]
     flat = field.reshape((-1,) + field.shape[-2:])  # (B, N, N)
     high, low = flat.max(axis=(-2, -1)), flat.min(axis=(-2, -1))
-    contrast, threshold = high - low, (high + low) / 2
-    patterned = contrast >= MIN_CONTRAST
+    contrast = high - low
+    threshold = np.atleast_1d(metrics.morphology_threshold(flat))
+    patterned = ~np.atleast_1d(metrics.is_uniform(flat))
     # Uniform fields get a threshold above their maximum: A is empty, counts are 0.
     t = np.where(patterned, threshold, high + 1.0)
     out = {

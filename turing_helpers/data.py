@@ -28,7 +28,7 @@ from .presets import WELL_PARAMETERS, preset
 from .solver import simulate
 
 __all__ = ["WELL_CLASSES", "TrajectoryConfig", "PatternConfig", "trajectories", "patterns",
-           "split_by_trajectory", "cache_dir"]
+           "developed_patterns", "split_by_trajectory", "cache_dir"]
 
 WELL_CLASSES = tuple(WELL_PARAMETERS)  # label i <-> WELL_CLASSES[i]
 
@@ -158,6 +158,24 @@ def patterns(config: PatternConfig = PatternConfig(), *, backend: str = "numba",
             seeds += class_seeds
         return {"fields": np.concatenate(fields), "labels": np.array(labels), "seeds": np.array(seeds)}
     return _cached("patterns", config, make, refresh)
+
+
+def developed_patterns(n: int, per_class: int, seed: int, steps: int = 10_000, classes=WELL_CLASSES,
+                       progress: bool = False) -> tuple[np.ndarray, np.ndarray, float]:
+    """Developed patterns that are still patterns: (fields (M, 2, n, n) float32, labels (M,), kept).
+
+    :func:`patterns` with ``PatternConfig(n, steps=steps, per_class=per_class, seed=seed,
+    classes=classes)``, less the fields whose v decayed to a uniform state
+    (:func:`turing_helpers.metrics.is_uniform`; a few gliders and spirals seeds on small
+    boxes). labels index ``WELL_CLASSES`` (not ``classes``); kept is the fraction retained.
+    """
+    from .metrics import is_uniform
+
+    d = patterns(PatternConfig(n=n, steps=steps, per_class=per_class, seed=seed, classes=tuple(classes)),
+                 progress=progress)
+    labels = np.array([WELL_CLASSES.index(classes[i]) for i in d["labels"]])
+    alive = ~np.atleast_1d(is_uniform(d["fields"][:, 1]))
+    return d["fields"][alive], labels[alive], float(alive.mean())
 
 
 def split_by_trajectory(labels, fractions=(0.75, 0.25), seed: int = 0):

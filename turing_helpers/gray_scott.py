@@ -19,7 +19,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GrayScott", "linear_stability_map", "LINEAR_CLASSES"]
+__all__ = ["GrayScott", "linear_stability_map", "LINEAR_CLASSES", "reaction_terms", "rhs_terms"]
+
+
+# -- the right-hand side, written once ------------------------------------------------
+# Every time stepper and every residual goes through these two functions (the Euler step
+# of every backend but the compiled twin in _numba_kernels, ETDRK4's nonlinear part,
+# metrics.pde_residual), so the equations are written in one place. The parameters may be
+# scalars or arrays broadcasting against u (a batch of models), numpy or torch.
+def reaction_terms(u, v, F, k):
+    """Reaction terms (f_u, f_v) = (−u v² + F(1 − u), u v² − (F + k) v), 1/time; u's shape."""
+    uvv = u * v * v
+    return -uvv + F * (1.0 - u), uvv - (F + k) * v
+
+
+def rhs_terms(u, v, F, k, Du, Dv, dx, stencil="5-point"):
+    """(∂u/∂t, ∂v/∂t) = (D_u ∇²u + f_u, D_v ∇²v + f_v) on a periodic grid of spacing dx.
+
+    u, v: (..., N, N) numpy arrays or torch tensors; ∇² the periodic ``stencil`` of
+    :mod:`turing_helpers.stencils`. Returns two arrays of u's shape, 1/time.
+    """
+    from .stencils import laplacian
+
+    fu, fv = reaction_terms(u, v, F, k)
+    return Du * laplacian(u, dx, stencil) + fu, Dv * laplacian(v, dx, stencil) + fv
 
 
 def _check_parameter(name: str, value: float) -> float:
@@ -51,8 +74,16 @@ class GrayScott:
     # -- the equations ---------------------------------------------------------------
     def reaction(self, u, v):
         """Reaction terms (f_u, f_v) = (−u v² + F(1 − u), u v² − (F + k) v), same shape as u."""
-        uvv = u * v * v
-        return -uvv + self.F * (1.0 - u), uvv - (self.F + self.k) * v
+        return reaction_terms(u, v, self.F, self.k)
+
+    def rhs(self, u, v, dx, stencil="5-point"):
+        """The right-hand side (∂u/∂t, ∂v/∂t) of the equations on a periodic grid.
+
+        u, v: (..., N, N) numpy arrays or torch tensors (dimensionless concentrations);
+        dx: grid spacing (length); stencil: ``"5-point"`` or ``"9-point"``. Returns a pair
+        of arrays of u's shape, 1/time. Zero at every homogeneous steady state.
+        """
+        return rhs_terms(u, v, self.F, self.k, self.Du, self.Dv, dx, stencil)
 
     # -- homogeneous steady states ---------------------------------------------------
     def steady_states(self) -> list[tuple[float, float]]:

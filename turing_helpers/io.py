@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "save_arrays", "load_arrays", "FileMismatch"]
+__all__ = ["atomic_write", "save_arrays", "load_arrays", "write_json", "plain", "FileMismatch"]
 
 
 class FileMismatch(ValueError):
@@ -78,3 +78,23 @@ def load_arrays(path, expected_parameters: dict | None = None, check_version: bo
             details = ", ".join(f"{key}: stored {s!r}, expected {e!r}" for key, (s, e) in wrong.items())
             raise FileMismatch(f"{path} was made with other parameters ({details}); regenerate it")
     return arrays, stored
+
+
+def plain(value):
+    """``value`` as JSON data: numpy arrays and scalars become lists and numbers, tuples
+    lists, dict keys strings; NaN stays NaN (Python's json writes it as NaN)."""
+    if isinstance(value, dict):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def write_json(path, data) -> Path:
+    """Write ``data`` (converted by :func:`plain`) as indented JSON, atomically."""
+    text = json.dumps(plain(data), indent=1)
+    return atomic_write(path, lambda temporary: Path(temporary).write_text(text))

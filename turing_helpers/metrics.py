@@ -47,9 +47,13 @@ from scipy import ndimage, sparse, stats
 from scipy.sparse.csgraph import connected_components as _graph_components
 
 from ._checks import check_positive
-from .stencils import check_stencil, laplacian
+from .stencils import check_stencil
 
 __all__ = [
+    "UNIFORM_CONTRAST",
+    "is_uniform",
+    "morphology_threshold",
+    "compression_complexity",
     "radial_spectrum",
     "dominant_wavelength",
     "spectral_entropy",
@@ -58,12 +62,19 @@ __all__ = [
     "vrmse",
     "pearson_correlation",
     "correlation_time",
+    "decorrelation_frame",
     "pde_residual",
     "phase_randomized",
     "pixel_histogram_distance",
     "spectrum_distance",
 ]
 
+# The book's one definition of "no pattern": a field whose contrast max − min is below this
+# is uniform. Developed Gray-Scott patterns have a v contrast of 0.27–0.54 (Pearson's
+# classes, chapter 3) and 0.2–0.5 on The Well's classes; a state that decayed to a
+# homogeneous one has contrast at the rounding level, and a decaying pattern passes 0.05
+# only briefly.
+UNIFORM_CONTRAST = 0.05
 # A field whose standard deviation is below this fraction of its largest |value| is
 # treated as constant (its spectrum is rounding noise): spectral metrics give NaN.
 _CONSTANT_RTOL = 1e-12
@@ -116,6 +127,67 @@ def _is_constant(f: np.ndarray) -> np.ndarray:
     """Fields (..., N, N) that are constant up to rounding; boolean, batch shape."""
     scale = np.max(np.abs(f), axis=(-2, -1))
     return np.std(f, axis=(-2, -1)) <= _CONSTANT_RTOL * scale
+
+
+def is_uniform(field) -> np.ndarray:
+    """Whether each field (..., N, N) is uniform: contrast max − min < ``UNIFORM_CONTRAST``.
+
+    The book's one definition of "no pattern", used by the atlas, the DDPM's evaluation and
+    the comparison of chapter 6. bool, shape batch (a numpy bool for a single field).
+    """
+    f = _as_fields(field, "field")
+    return _out(np.ptp(f, axis=(-2, -1)) < UNIFORM_CONTRAST)
+
+
+def morphology_threshold(field) -> np.ndarray:
+    """The level t that splits each field into its two phases: the midrange (max + min)/2.
+
+    Halfway between the bright and the dark phase whatever their areas, so v → −v exchanges
+    spots and holes exactly (the mean would sit near the background of sparse spots and near
+    the top of a holes pattern). The default threshold of every morphology metric. float,
+    shape batch.
+    """
+    f = _as_fields(field, "field")
+    return _out((f.max(axis=(-2, -1)) + f.min(axis=(-2, -1))) / 2)
+
+
+# -- complexity ----------------------------------------------------------------------
+@lru_cache(maxsize=16)
+def _compressed_extremes(size: int) -> tuple[int, int]:
+    """zlib sizes (bytes) of ``size`` constant bytes and of ``size`` random bytes."""
+    import zlib
+
+    random = np.random.default_rng(0).integers(0, 256, size, dtype=np.uint8).tobytes()
+    return len(zlib.compress(bytes(size), 9)), len(zlib.compress(random, 9))
+
+
+def compression_complexity(field, value_range=(0.0, 1.0)):
+    """Pattern complexity from lossless compression; float, shape batch, ≈ 0 to ≈ 1.
+
+    Each field (..., N, N) is quantised to 8 bits on the fixed ``value_range`` (default
+    [0, 1], the physical range of u and v; values outside are clipped), read row by row
+    and compressed with zlib (DEFLATE: LZ77, a Lempel-Ziv coder, then Huffman coding) at
+    level 9, as in Adamatzky's "generative complexity" of Gray-Scott (arXiv 1610.09097).
+    Normalisation: C = (L − L₀) / (L₁ − L₀), with L the compressed length, L₀ that of N²
+    constant bytes and L₁ that of N² independent uniformly random bytes. So a uniform field
+    scores 0, white noise spread over the whole range ≈ 1 (it cannot be compressed), and a
+    pattern in between: smooth, repetitive structure compresses well. The range is fixed
+    rather than each field's own, so a field's rounding noise is not blown up to full
+    contrast; a pattern of low contrast therefore scores lower than the same shape at high
+    contrast.
+    """
+    import zlib
+
+    f = _as_fields(field, "field")
+    lo, hi = (float(x) for x in value_range)
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        raise ValueError(f"value_range must be two finite numbers (low, high) with high > low, got {value_range!r}")
+    levels = np.clip(np.round((f - lo) / (hi - lo) * 255.0), 0, 255).astype(np.uint8)
+    flat = levels.reshape((-1,) + f.shape[-2:])
+    size = f.shape[-1] * f.shape[-2]
+    zero, random = _compressed_extremes(size)
+    lengths = np.array([len(zlib.compress(np.ascontiguousarray(x).tobytes(), 9)) for x in flat], float)
+    return _out(((lengths - zero) / (random - zero)).reshape(f.shape[:-2]))
 
 
 # -- spectra -------------------------------------------------------------------------
@@ -314,7 +386,7 @@ def _binarise(field, threshold):
     f = _as_fields(field, "field")
     batch = f.shape[:-2]
     if threshold is None:
-        thr = f.mean(axis=(-2, -1))
+        thr = np.asarray(morphology_threshold(f))
     else:
         thr = _to_numpy(threshold)
         if np.iscomplexobj(thr):
@@ -347,10 +419,11 @@ def euler_characteristic(field, threshold=None, periodic=True):
     - a labyrinth that percolates both ways: typically χ < 0.
 
     With ``periodic=False`` the field is treated as a patch of the plane (a disk cut
-    by the edge becomes two pieces). threshold: None for each field's mean (documented
-    default for every morphology metric: robust to single outlier pixels, and a field
-    with any contrast has both phases non-empty), or a scalar or array broadcasting to
-    the batch shape. A constant field gives the empty set: χ = 0.
+    by the edge becomes two pieces). threshold: None for each field's midrange
+    (:func:`morphology_threshold`, the default of every morphology metric: symmetric
+    between the phases, and a field with any contrast has both phases non-empty), or a
+    scalar or array broadcasting to the batch shape. A constant field gives the empty
+    set: χ = 0.
     """
     f = _binarise(field, threshold)
     if not periodic:
@@ -400,7 +473,8 @@ def connected_components(field, threshold=None, periodic=True):
     (default) components are counted on the torus: a spot cut by the domain edge is one
     spot, and a stripe wrapping around the domain is one component (labels from
     ``scipy.ndimage.label`` merged across opposite edges with a union-find). threshold:
-    None for each field's mean, or a scalar / array broadcasting to the batch shape.
+    None for each field's midrange (:func:`morphology_threshold`), or a scalar / array
+    broadcasting to the batch shape.
     """
     f = _binarise(field, threshold)
     flat = f.reshape(-1, f.shape[-2], f.shape[-1])
@@ -476,7 +550,23 @@ def correlation_time(pred, true, threshold=0.8):
     threshold = float(threshold)
     if not -1.0 <= threshold <= 1.0:
         raise ValueError(f"threshold must be in [-1, 1], got {threshold!r}")
-    r = np.asarray(pearson_correlation(p, t))  # (..., T)
+    return decorrelation_frame(pearson_correlation(p, t), threshold)
+
+
+def decorrelation_frame(r, threshold=0.8):
+    """The one definition of correlation time, from correlations r (..., T) over time.
+
+    The number of leading frames before r first drops below ``threshold`` (T if it never
+    does); NaN — a constant (collapsed) prediction, or a diverged one — counts as below, so
+    a collapsed rollout is decorrelated, never dropped. int, shape ``r.shape[:-1]``.
+    :func:`correlation_time` is this applied to :func:`pearson_correlation` of each frame.
+    """
+    r = np.asarray(_to_numpy(r), dtype=np.float64)
+    if r.ndim < 1:
+        raise ValueError(f"r must have a time axis (..., T), got shape {r.shape}")
+    threshold = float(threshold)
+    if not -1.0 <= threshold <= 1.0:
+        raise ValueError(f"threshold must be in [-1, 1], got {threshold!r}")
     below = ~(r >= threshold)  # NaN counts as below
     frames = np.where(below.any(axis=-1), below.argmax(axis=-1), r.shape[-1])
     return _out(frames.astype(np.int64))
@@ -499,7 +589,7 @@ def pde_residual(model, u, v, dx, stencil="5-point", per_species=False):
 
     0 (to rounding) for each homogeneous steady state of the model.
     """
-    for attribute in ("reaction", "Du", "Dv"):
+    for attribute in ("rhs", "Du", "Dv"):
         if not hasattr(model, attribute):
             raise ValueError(f"model must be a GrayScott instance (no .{attribute}), got {model!r}")
     uu = _as_fields(u, "u")
@@ -507,9 +597,7 @@ def pde_residual(model, u, v, dx, stencil="5-point", per_species=False):
     _check_same_shape(uu, vv, "u", "v")
     dx = check_positive("dx", dx)
     check_stencil(stencil)
-    fu, fv = model.reaction(uu, vv)
-    ru = model.Du * laplacian(uu, dx, stencil) + fu
-    rv = model.Dv * laplacian(vv, dx, stencil) + fv
+    ru, rv = model.rhs(uu, vv, dx, stencil)
     rms = np.stack(
         [np.sqrt(np.mean(ru**2, axis=(-2, -1))), np.sqrt(np.mean(rv**2, axis=(-2, -1)))], axis=-1
     )  # (..., 2)

@@ -26,8 +26,8 @@ from typing import Sequence
 import numpy as np
 
 from ._checks import check_count, check_positive
-from .gray_scott import GrayScott
-from .stencils import check_stencil, laplacian, spectral_radius
+from .gray_scott import GrayScott, reaction_terms, rhs_terms
+from .stencils import check_stencil, spectral_radius
 
 __all__ = ["simulate", "stability_limit", "SimulationDiverged", "METHODS", "BACKENDS"]
 
@@ -150,10 +150,8 @@ def euler_step(u, v, params, dt: float, dx: float, stencil: str = "5-point"):
 
     params: dict with F, k, Du, Dv, each a scalar or an array broadcasting against u.
     """
-    uvv = u * v * v
-    u_next = u + dt * (params["Du"] * laplacian(u, dx, stencil) - uvv + params["F"] * (1.0 - u))
-    v_next = v + dt * (params["Dv"] * laplacian(v, dx, stencil) + uvv - (params["F"] + params["k"]) * v)
-    return u_next, v_next
+    du, dv = rhs_terms(u, v, params["F"], params["k"], params["Du"], params["Dv"], dx, stencil)
+    return u + dt * du, v + dt * dv
 
 
 # -- ETDRK4 --------------------------------------------------------------------------
@@ -189,14 +187,15 @@ class _ETDRK4:
         Du, Dv = (np.asarray(params["Du"], float), np.asarray(params["Dv"], float))
         self.coef_u = [to_array(c) for c in etdrk4_coefficients(-Du * q2 - F, dt)]
         self.coef_v = [to_array(c) for c in etdrk4_coefficients(-Dv * q2 - (F + k), dt)]
-        self.F = to_array(F)
+        self.F, self.k = to_array(F), to_array(k)
         self.xp, self.shape = xp, shape
 
     def nonlinear(self, u_hat, v_hat):
         fft = self.xp.fft
         u, v = fft.irfft2(u_hat, self.shape), fft.irfft2(v_hat, self.shape)
-        uvv = u * v * v
-        return fft.rfft2(self.F - uvv), fft.rfft2(uvv)
+        # N = f(u, v) − (the linear decay already in L): F − u v² and u v²
+        fu, fv = reaction_terms(u, v, self.F, self.k)
+        return fft.rfft2(fu + self.F * u), fft.rfft2(fv + (self.F + self.k) * v)
 
     def step(self, u_hat, v_hat):
         (E, E2, Q, f1, f2, f3), (Ev, E2v, Qv, f1v, f2v, f3v) = self.coef_u, self.coef_v

@@ -1,0 +1,28 @@
+"""One evaluation layer: how every system of the book is measured (chapters 3–7).
+
+The solver, the ConvLSTM and the DDPM are scored through the same functions, with one
+definition of each quantity:
+
+- *no pattern*: :func:`turing_helpers.metrics.is_uniform` (contrast max − min < 0.05);
+  uniform fields are counted apart, never averaged in;
+- *the two phases* of a pattern: the excursion set {v > t} at the midrange
+  t = (max + min)/2 (:func:`turing_helpers.metrics.morphology_threshold`);
+- *the dominant wavelength of a set*: the peak of the set's mean power spectrum
+  (:func:`set_wavelength`);
+- *correlation time*: frames until the correlation with the truth first drops below a
+  threshold, a collapsed (constant) prediction counting as decorrelated
+  (:func:`turing_helpers.metrics.correlation_time`).
+
+Modules: :mod:`.patterns` (statistics of sets of patterns and their comparison),
+:mod:`.forecast` (skill of rollouts), :mod:`.response` (linear response of any one-frame
+map), :mod:`.ddpm` (the DDPM's per-class quality table and sampler tuning).
+"""
+from __future__ import annotations
+
+from ..metrics import compression_complexity
+from .forecast import forecast_scores, forecast_skill
+from .patterns import STATISTICS, compare_patterns, pattern_statistics, set_wavelength
+from .response import linear_response, spectral_gain
+
+__all__ = ["pattern_statistics", "compression_complexity", "compare_patterns", "set_wavelength",
+           "forecast_skill", "forecast_scores", "linear_response", "spectral_gain", "STATISTICS"]
