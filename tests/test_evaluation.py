@@ -155,7 +155,8 @@ def test_forecast_skill_sets_uniform_targets_apart():
 def test_spectral_gain_of_a_scaling_is_its_square():
     v = np.random.default_rng(2).random((3, 16, 16))
     q, gain = spectral_gain(v, 3.0 * v, 1.0)
-    assert np.isnan(gain[0]) and np.allclose(gain[1:][np.isfinite(gain[1:])], 9.0)
+    assert np.isnan(gain[0]) and np.isfinite(gain[1:]).sum() >= 8  # shells past the corners may be empty
+    np.testing.assert_allclose(gain[1:][np.isfinite(gain[1:])], 9.0)
 
 
 def test_rhs_is_the_one_right_hand_side():
@@ -213,9 +214,49 @@ def test_small_summary_table_has_sane_numbers(small_comparison):
     assert np.all((exact > 0) & (exact <= 1))  # a decaying low-pass filter: no class is Turing-unstable at (1, 0)
     learned = np.asarray(r["gains"]["convlstm"])
     assert learned.shape == exact.shape and np.all(np.isfinite(learned))
-    for row in r["perturbation"]["rows"]:
-        for system in ("none", "solver", "convlstm", "ddpm"):
-            assert np.all((np.asarray(row[system]) >= 0) & (np.asarray(row[system]) <= 1))
+    rows = r["perturbation"]["rows"]
+    for row in rows:
+        if row["kind"] == "noise" and row["amplitude"] == 0.0:
+            assert np.all(np.asarray(row["none"]) == 0) and np.all(np.asarray(row["size"]) == 0)
+
+    def mean(system, amplitude):
+        return np.mean([np.mean(x[system]) for x in rows if x["kind"] == "noise" and x["amplitude"] == amplitude])
+    assert mean("none", 0.2) > 0.2          # noise of amplitude 0.2 changes the statistics
+    assert mean("ddpm", 0.2) < mean("none", 0.2)  # and the DDPM's relaxation restores them
+
+
+def test_rollout_frames_line_up_with_the_solver():
+    """A stand-in "ConvLSTM" that is the solver itself must score VRMSE ≈ 0 and r = 1 at every
+    horizon: the predicted frames and the true frames are the same frames."""
+    import torch
+
+    from turing_helpers.evaluation.comparison import ComparisonConfig, stability_under_time
+
+    class SolverAsModel:
+        def rollout(self, context, steps):  # context (B, 4, 2, n, n) -> (B, steps, 2, n, n)
+            last = context[:, -1].double().numpy()
+            u, v = th.simulate(th.preset("spots"), last[:, 0], last[:, 1], steps=10 * steps, dt=1.0, dx=DX,
+                               backend="numba", save_every=10)
+            return torch.from_numpy(np.stack([u, v], axis=2)[:, 1:].astype(np.float32))
+
+    fields, _, _ = developed_patterns(48, 2, seed=71, classes=("spots",))
+    config = ComparisonConfig(frames=20, climate_from=10, horizon=10, record_every=5, classes=("spots",))
+    out = stability_under_time(SolverAsModel(), {"spots": fields}, config)
+    skill = out["skill"]["convlstm"]
+    assert np.max(skill["vrmse"]["mean"]) < 1e-3 and np.min(skill["correlation"]["mean"]) > 0.9999
+    assert out["spots"]["verdict"] == "on the attractor"
+    persistence = out["skill"]["persistence"]
+    assert persistence["vrmse"]["mean"][0] > 0  # the solver moves in a frame: persistence is not exact
+
+
+def test_compare_patterns_independent_and_paired_resampling(solver_sets):
+    (fields, labels, _), _ = solver_sets
+    v = fields[labels == WELL_CLASSES.index("maze")][:, 1]
+    independent = compare_patterns(v, v.copy() + 0.0, DX, resamples=200, paired=False)
+    low, high = independent["component_density"]["interval"]
+    assert independent["component_density"]["error"] == 0 and low < 0 < high  # independent draws: a real width
+    with pytest.raises(ValueError, match="paired"):
+        compare_patterns(v, v[:-1], DX, paired=True)
 
 
 def test_shipped_comparison_results_file_is_complete():

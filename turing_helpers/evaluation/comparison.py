@@ -77,6 +77,8 @@ class ComparisonConfig:
 
 
 CONTEXT = 4  # frames the ConvLSTM reads before its first prediction
+FINITE_AMPLITUDE = 1e-2  # the ConvLSTM's finite-amplitude response around (1, 0)
+SETTLED_RATE = 0.005     # VRMSE of v per record (settle_every solver steps) below which a field is at rest
 
 
 def _progress(iterable, show, desc):
@@ -110,10 +112,17 @@ def _climate_verdict(model: dict, solver: dict) -> str:
     return "on the attractor" if close else "drifted"
 
 
-def _climate(stats: dict) -> dict:
-    """Time-and-trajectory means of pattern statistics (each (B, K)), uniform fields apart."""
-    out = {"uniform_fraction": float(np.mean(stats["uniform"])), "v_std": float(np.mean(stats["v_std"]))}
-    for name in ("dominant_wavelength", "component_density", "compression_complexity"):
+def _climate(stats: dict, v: np.ndarray, dx: float) -> dict:
+    """Time-and-trajectory means of pattern statistics (each (B, K)) of fields v (B, K, n, n).
+
+    ``v_std`` and the uniform fraction over all frames (a faded frame counts, with its tiny
+    std: that is the fading the climate test looks for); the component density and the
+    complexity over the non-uniform frames; the wavelength is the set wavelength of the
+    non-uniform frames (:func:`set_wavelength`), NaN if all are uniform.
+    """
+    out = {"uniform_fraction": float(np.mean(stats["uniform"])), "v_std": float(np.mean(stats["v_std"])),
+           "dominant_wavelength": set_wavelength(v.reshape((-1,) + v.shape[-2:]), dx)}
+    for name in ("component_density", "compression_complexity"):
         values = np.where(stats["uniform"], np.nan, stats[name])
         out[name] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
     return out
@@ -152,7 +161,8 @@ def stability_under_time(convlstm, starts: dict, config: ComparisonConfig, progr
             stats = pattern_statistics(frames_[:, :, 1], config.dx)                 # each (B, K)
             residual = np.asarray(metrics.pde_residual(gs, frames_[:, :, 0], frames_[:, :, 1], config.dx))
             climate_mask = np.asarray(out["record"][1:]) >= config.climate_from
-            entry[system] = _climate({key: value[:, climate_mask] for key, value in stats.items()})
+            entry[system] = _climate({key: value[:, climate_mask] for key, value in stats.items()},
+                                     frames_[:, climate_mask, 1].astype(np.float64), config.dx)
             entry["series"][system] = {"v_std": stats["v_std"].mean(axis=0), "pde_residual": residual.mean(axis=0),
                                        "uniform_fraction": stats["uniform"].mean(axis=0)}
         entry["verdict"] = _climate_verdict(entry["convlstm"], entry["solver"])
@@ -186,7 +196,8 @@ def ddpm_settling(samples: dict, references: dict, config: ComparisonConfig, pro
     against its own start ("how far it moves"), of v against the previous record ("how fast it
     still moves"), and the set distance of the statistics to the references' starting
     statistics. ``settle_time``: the first time the samples move no faster than 1.5× the
-    solver's own developed states do (median over the run), NaN if never.
+    solver's own developed states do (median over the run) plus ``SETTLED_RATE`` (so a class
+    whose solver states stand still can settle), NaN if never.
     """
     times = np.arange(0, config.settle_steps + 1, config.settle_every)
     out = {"time": times}
@@ -209,7 +220,7 @@ def ddpm_settling(samples: dict, references: dict, config: ComparisonConfig, pro
                                                    for k in range(v.shape[1])]),
                              "uniform_end": float(np.mean(metrics.is_uniform(v[:, -1])))}
         floor = float(np.median(entry["solver"]["rate"]))
-        settled = np.flatnonzero(entry["ddpm"]["rate"] <= 1.5 * floor)
+        settled = np.flatnonzero(entry["ddpm"]["rate"] <= 1.5 * floor + SETTLED_RATE)
         entry["settle_time"] = float(times[1:][settled[0]]) if settled.size else float("nan")
         entry["solver_rate"] = floor
         out[name] = entry
@@ -297,8 +308,10 @@ def learned_gains(convlstm, ddpm, references: dict, config: ComparisonConfig, pr
     - ``exact``: per class, exp(10 λ(q)) at (1, 0) (both branches) for the modes of the box;
     - ``convlstm``: the eigenvalues of its one-frame map's linear response at (1, 0)
       (:func:`linear_response`, amplitude 1e-6 in float64) — one network for all classes;
+      ``convlstm_finite`` the same at amplitude ``FINITE_AMPLITUDE`` (1e-2), above the
+      model's clip-absorbed drift at (1, 0);
     - ``ddpm``: per class and noise level t, the v-power gain of one reverse DDIM step
-      t → t − 10 (the spacing of the 100-step schedule) on developed fields noised to t
+      t → t − 10 (about the spacing of the 100-step schedule, 999/99) on developed fields noised to t
       (:func:`spectral_gain`, network units), with σ_t = √(1 − ᾱ_t);
     - ``chain``: per class, along the 100-step sampling chain of ``chain_samples`` samples,
       the noise level, the ratio of the power at the class's ring (its reference wavenumber)
@@ -313,8 +326,14 @@ def learned_gains(convlstm, ddpm, references: dict, config: ComparisonConfig, pr
     out = {"q_modes": q_modes, "exact": {}, "ddpm": {}, "chain": {}}
     for name in config.classes:
         out["exact"][name] = np.exp(10 * preset(name).dispersion(q_modes, (1.0, 0.0))).real
-    response = linear_response(_convlstm_map(convlstm), (1.0, 0.0), n, dx, modes)  # complex (modes, 2)
+    step = _convlstm_map(convlstm)
+    response = linear_response(step, (1.0, 0.0), n, dx, modes)  # complex (modes, 2)
     out["convlstm"], out["convlstm_imag"] = response.real, response.imag
+    # (1, 0) sits on the corner of the model's clip [0, 1]²: perturbations smaller than its
+    # unclipped drift there are absorbed, so the finite-amplitude response is measured too
+    finite = linear_response(step, (1.0, 0.0), n, dx, modes, amplitude=FINITE_AMPLITUDE)
+    out["convlstm_finite"], out["convlstm_finite_imag"] = finite.real, finite.imag
+    out["finite_amplitude"] = FINITE_AMPLITUDE
     T = ddpm.config.timesteps
     alpha_bar = ddpm.alphas_cumprod.double().numpy()
     out["ddpm_sigma"] = np.sqrt(1 - alpha_bar[list(config.gain_levels)])
@@ -389,18 +408,20 @@ def pattern_complexity(sets: dict, reference: dict, config: ComparisonConfig) ->
 
 
 def _means(stats: dict) -> dict:
+    """Means and standard deviations of pattern statistics: v std and the complexity over all
+    fields (a uniform field counts with its ≈ 0), the shape statistics over the non-uniform ones."""
     alive = ~stats["uniform"]
     out = {"uniform_fraction": float(np.mean(stats["uniform"])), "n": int(stats["uniform"].size)}
     for name in STATISTICS:
-        values = stats[name][alive]
+        values = stats[name] if name in ("v_std", "compression_complexity") else stats[name][alive]
         out[name] = float(np.mean(values)) if values.size else float("nan")
         out[f"{name}_std"] = float(np.std(values)) if values.size else float("nan")
     return out
 
 
 def measure_cost(system: str, config: ComparisonConfig = ComparisonConfig(), batch: int = 8,
-                 frames: int = 100) -> dict:
-    """Time and peak memory of one system generating ``batch`` patterns on the config's grid.
+                 frames: int = 100, memory_batch: int = 64) -> dict:
+    """Time and memory of one system generating patterns on the config's grid.
 
     - ``solver``: ``frames`` × 10 Euler steps (numba) for the per-frame time; a developed
       pattern costs 10,000 steps (1000 frames), the time every dataset of the book uses;
@@ -408,10 +429,15 @@ def measure_cost(system: str, config: ComparisonConfig = ComparisonConfig(), bat
       solver frames of the start;
     - ``ddpm``: one 100-step DDIM sample per pattern (the class maze: w = 1, one network call a
       step); a "frame" is one sampling step.
-    Peak memory is the process's maximum resident set size after the run minus before it
-    (``resource.getrusage``; run each system in a fresh process for a clean number).
-    Returns seconds per frame and per developed pattern (per field), sequential steps per
-    pattern, and the peak memory in MiB.
+
+    Times are for a batch of ``batch`` patterns, after a warm-up. Memory: the growth of the
+    process's peak resident set (``resource.getrusage``) while ``memory_batch`` patterns are
+    made at once, after a warm-up with one, divided by ``memory_batch`` — the working memory a
+    pattern needs (states, activations), not the interpreter and libraries; and
+    ``process_mib``, the process's whole peak. Run each system in a fresh process
+    (``benchmarks/compare.py`` does) for numbers of its own. Returns seconds per frame and per
+    developed pattern (per field), sequential steps per pattern, ``mib_per_pattern`` and
+    ``process_mib``.
     """
     import resource
 
@@ -426,40 +452,41 @@ def measure_cost(system: str, config: ComparisonConfig = ComparisonConfig(), bat
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
     if system == "solver":
-        starts = [random_fourier(n, max_mode=max(1, round(8 * n / 128)), seed=s) for s in range(batch)]
-        u0, v0 = np.stack([s[0] for s in starts]), np.stack([s[1] for s in starts])
-        simulate(preset("maze"), u0, v0, steps=10, dt=1.0, dx=config.dx, backend="numba")  # compile
-        before = rss_mib()
-        start = time.perf_counter()
-        simulate(preset("maze"), u0, v0, steps=10 * frames, dt=1.0, dx=config.dx, backend="numba")
-        seconds = time.perf_counter() - start
-        per_frame = seconds / frames / batch
-        return {"seconds_per_frame": per_frame, "seconds_per_pattern": per_frame * 1000,
-                "sequential_steps": 10_000, "frames_per_pattern": 1000, "peak_mib": rss_mib() - before}
-    from ..models import load_pretrained
+        def make(b, frames_):
+            starts = [random_fourier(n, max_mode=max(1, round(8 * n / 128)), seed=s) for s in range(b)]
+            u0, v0 = np.stack([s[0] for s in starts]), np.stack([s[1] for s in starts])
+            simulate(preset("maze"), u0, v0, steps=10 * frames_, dt=1.0, dx=config.dx, backend="numba")
+        steps, per_pattern_frames = 10_000, 1000
+    elif system == "convlstm":
+        from ..models import load_pretrained
 
-    if system == "convlstm":
         model = load_pretrained("convlstm")
-        context = torch.rand(batch, CONTEXT, 2, n, n) * torch.tensor([1.0, 0.4]).view(1, 1, 2, 1, 1)
-        with torch.no_grad():
-            model.rollout(context, 2)  # warm-up
-            before = rss_mib()
-            start = time.perf_counter()
-            model.rollout(context, frames)
-        per_frame = (time.perf_counter() - start) / frames / batch
-        return {"seconds_per_frame": per_frame, "seconds_per_pattern": per_frame * 1000,
-                "sequential_steps": 1000, "frames_per_pattern": 1000, "peak_mib": rss_mib() - before}
-    if system == "ddpm":
+
+        def make(b, frames_):
+            context = torch.rand(b, CONTEXT, 2, n, n) * torch.tensor([1.0, 0.4]).view(1, 1, 2, 1, 1)
+            with torch.no_grad():
+                model.rollout(context, frames_)
+        steps, per_pattern_frames = 1000, 1000
+    elif system == "ddpm":
+        from ..models import load_pretrained
+
         model = load_pretrained("ddpm")
-        model.sample(batch, "maze", size=n, steps=2, seed=0)  # warm-up
-        before = rss_mib()
-        start = time.perf_counter()
-        model.sample(batch, "maze", size=n, steps=config.ddim_steps, seed=0, guidance=1.0, eta=0.0)
-        per_pattern = (time.perf_counter() - start) / batch
-        return {"seconds_per_frame": per_pattern / config.ddim_steps, "seconds_per_pattern": per_pattern,
-                "sequential_steps": config.ddim_steps, "frames_per_pattern": config.ddim_steps,
-                "peak_mib": rss_mib() - before}
-    raise ValueError(f"system must be 'solver', 'convlstm' or 'ddpm', got {system!r}")
+
+        def make(b, frames_):
+            model.sample(b, "maze", size=n, steps=frames_, seed=0, guidance=1.0, eta=0.0)
+        steps, per_pattern_frames = config.ddim_steps, config.ddim_steps
+    else:
+        raise ValueError(f"system must be 'solver', 'convlstm' or 'ddpm', got {system!r}")
+    make(1, 2)  # warm-up: compilation, first allocations
+    before = rss_mib()
+    make(memory_batch, 2)
+    memory = (rss_mib() - before) / memory_batch
+    start = time.perf_counter()
+    make(batch, frames)
+    per_frame = (time.perf_counter() - start) / frames / batch
+    return {"seconds_per_frame": per_frame, "seconds_per_pattern": per_frame * per_pattern_frames,
+            "sequential_steps": steps, "frames_per_pattern": per_pattern_frames, "mib_per_pattern": memory,
+            "process_mib": rss_mib(), "batch": batch, "memory_batch": memory_batch}
 
 
 def run(config: ComparisonConfig = ComparisonConfig(), convlstm=None, ddpm=None, progress=False) -> dict:
@@ -527,12 +554,13 @@ def summary_table(results: dict, costs: dict | None = None) -> list[dict]:
     perturbation, complexity = results["perturbation"]["rows"], results["complexity"]
     skill = stability["skill"]["convlstm"]
     rows = []
-    ct = skill["correlation_time"]["0.8"]["per_window"]
+    ct = skill["correlation_time"]["0.8"]["per_window"] if skill["windows"] else []
     rows.append({"measurement": f"frames with r ≥ 0.8 vs the solver, median [quartiles] over {len(ct)} windows",
-                 "solver": "exact (reference)", "convlstm": _iqr(ct), "ddpm": "no dynamics"})
+                 "solver": "reference", "convlstm": _iqr(ct) if len(ct) else "no developed window",
+                 "ddpm": "no dynamics"})
     verdicts = [stability[name]["verdict"] for name in classes]
     rows.append({"measurement": "classes whose 1000-frame rollout stays on the attractor / fades / drifts",
-                 "solver": f"{len(classes)} / 0 / 0 (reference)",
+                 "solver": "reference",
                  "convlstm": " / ".join(str(verdicts.count(v)) for v in ("on the attractor", "faded", "drifted")),
                  "ddpm": "no dynamics"})
     uniform_end = [stability[name]["convlstm"]["uniform_fraction"] for name in classes]
@@ -572,16 +600,17 @@ def summary_table(results: dict, costs: dict | None = None) -> list[dict]:
                 values = [complexity[name][key]["means"][statistic] for name in classes]
                 cells[system] = f"{np.nanmean(values):.3f} ± {np.nanstd(values):.3f}"
             else:
-                values = [abs(complexity[name][key]["comparison"][statistic]["error"]) for name in classes]
-                cells[system] = f"{np.nanmedian(values):.1%} (max {np.nanmax(values):.0%})" if np.isfinite(
-                    values).any() else "no pattern"
+                values = np.array([abs(complexity[name][key]["comparison"][statistic]["error"]) for name in classes])
+                lost = int(np.sum(~np.isfinite(values)))  # a class whose fields are all uniform has no value
+                cells[system] = (f"{np.nanmedian(values):.1%} (max {np.nanmax(values):.0%})" if lost < len(values)
+                                 else "no pattern") + (f"; {lost} classes no pattern" if lost else "")
         spread = "mean ± std over classes" if statistic == "compression_complexity" else \
             "|error| against solver fields, median (max) over classes"
         rows.append({"measurement": f"{label}, {spread}", **cells})
     if costs:
         for key, label, fmt in (("seconds_per_pattern", "CPU seconds per developed pattern (48², 2 cores)", "{:.2f}"),
                                 ("sequential_steps", "sequential steps per pattern", "{:.0f}"),
-                                ("peak_mib", "peak memory of a batch of 8 (MiB)", "{:.0f}"),
+                                ("mib_per_pattern", "working memory per pattern (MiB, 64 at once)", "{:.2f}"),
                                 ("parameters", "parameters", "{:,.0f}")):
             rows.append({"measurement": label, **{system: fmt.format(costs[system][key]) for system in
                                                    ("solver", "convlstm", "ddpm")}})

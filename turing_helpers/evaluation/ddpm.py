@@ -34,8 +34,9 @@ def sample_scores(fields: np.ndarray, reference: np.ndarray, name: str, dx: floa
     """Numbers of a set of fields (B, 2, n, n) against solver reference fields (R, 2, n, n).
 
     Returns: ``n``; ``alive``, the fraction of fields that are not uniform; the set
-    wavelength of v and its relative error; the radial-spectrum distance and pixel-histogram
-    (W₁) distance of v, averaged over all (field, reference) pairs; the component and
+    wavelength of v and its relative error; the radial-spectrum distance of v, averaged over
+    all (non-uniform field, reference) pairs, and the pixel-histogram (W₁) distance, over all
+    pairs (a blank field's histogram is wrong, and counts); the component and
     Euler-characteristic densities of {v > midrange} per length², averaged over the
     non-uniform fields, and their relative errors; the PDE residual; and how much 1,000
     steps of the true solver move the fields (VRMSE of v; NaN with ``relax=False``).
@@ -52,7 +53,9 @@ def sample_scores(fields: np.ndarray, reference: np.ndarray, name: str, dx: floa
         out[key] = float(np.nanmean(m[statistic])) if not m["uniform"].all() else float("nan")
         ref = float(np.nanmean(r[statistic]))
         out[f"{key}_error"] = abs(out[key] - ref) / max(abs(ref), 1e-12)
-    out["spectrum_distance"] = float(np.nanmean(metrics.spectrum_distance(v[:, None], ref_v[None], dx)))
+    alive = ~m["uniform"]
+    out["spectrum_distance"] = (float(np.mean(metrics.spectrum_distance(v[alive][:, None], ref_v[None], dx)))
+                                if alive.any() else float("nan"))
     out["histogram_distance"] = float(np.mean(metrics.pixel_histogram_distance(v[:, None], ref_v[None])))
     out["pde_residual"] = float(np.mean(metrics.pde_residual(model, fields[:, 0], v, dx)))
     out["solver_drift"] = float("nan")
@@ -138,7 +141,8 @@ def tune_sampling(model, samples_per_class: int = 64, reference_per_class: int =
             m = sample_scores(samples, reference, name, relax=False)
             rows.append([w, eta, sampling_score(m), m["wavelength_error"], m["components_error"], m["euler_error"],
                          m["alive"]])
-        best = min(range(len(rows)), key=lambda i: (rows[i][2], i))
+        # a NaN score (e.g. every sample uniform) must lose, not win by comparing false
+        best = min(range(len(rows)), key=lambda i: (rows[i][2] if np.isfinite(rows[i][2]) else np.inf, i))
         sampling[name] = {"guidance": rows[best][0], "eta": rows[best][1]}
         scores[name] = rows
     return sampling, scores

@@ -69,7 +69,8 @@ def _wavelength_from_power(power: np.ndarray, dx: float) -> float:
     b = int(np.argmax(energy[1:])) + 1
     lo, mid, hi = energy[b - 1], energy[b], energy[b + 1] if b + 1 < len(energy) else 0.0
     curvature = lo - 2 * mid + hi
-    p = b + (0.5 * (lo - hi) / curvature if curvature < 0 else 0.0)
+    # no parabola through shell 0: it holds only the (removed) mean, not a neighbour of the peak
+    p = b + (0.5 * (lo - hi) / curvature if curvature < 0 and b > 1 else 0.0)
     w = np.clip(1 - np.abs(s - p) / 1.5, 0, None) * power
     return float(2 * np.pi * w.sum() / (w * q).sum())
 
@@ -107,30 +108,41 @@ def _set_means(stats: dict, power: np.ndarray, index: np.ndarray, dx: float) -> 
     return out
 
 
-def compare_patterns(fields, reference, dx, seed: int = 0, resamples: int = 1000) -> dict:
+def compare_patterns(fields, reference, dx, seed: int = 0, resamples: int = 1000, paired: bool | None = None) -> dict:
     """A set of v fields (B, N, N) against a reference set (R, M, M); per statistic, the
     relative error of the set's mean and its bootstrap 95% interval.
 
-    Returns {statistic: {"value", "reference", "error", "interval": (low, high)}} for each of
-    ``STATISTICS`` and for ``uniform_fraction``:
+    Returns {statistic: {"value", "reference", "error", "interval": (low, high), "alive":
+    (non-uniform fields in the set, in the reference), "resamples": how many bootstrap
+    resamples had a value}} for each of ``STATISTICS`` and for ``uniform_fraction``:
 
     - ``value``, ``reference``: the mean over each set's non-uniform fields; for
       ``dominant_wavelength`` the set wavelength (:func:`set_wavelength`);
     - ``error`` = (value − reference)/|reference|, signed; for ``uniform_fraction`` the plain
       difference of the two fractions;
     - ``interval``: the 2.5 and 97.5 percentiles of the error over ``resamples`` bootstrap
-      resamplings of both sets (fields drawn with replacement). Both sets are resampled from
-      the same random stream (common random numbers, ``seed``): a set compared with itself
-      gets error 0 and a zero-width interval, and a paired comparison (rollouts started from
-      the reference's own states, in the same order) keeps its pairing. An interval that
-      holds 0 says the sets cannot be told apart at this sample size.
+      resamplings (fields drawn with replacement). An interval that holds 0 says the sets
+      cannot be told apart at this sample size. A resample without a non-uniform field has no
+      value and is left out, so check ``resamples`` (and ``alive``) when a set is mostly
+      uniform; with no live field at all the error and interval are NaN.
 
-    The grid sizes may differ (the densities are per unit area), dx must be shared.
+    ``paired``: False resamples the two sets independently (two sets of independent draws);
+    True draws the same indices for both, which needs sets of the same length whose members
+    correspond (rollouts started from the reference's own states, in order); None (default)
+    pairs only a set compared with itself (identical arrays), whose error is then exactly 0
+    with a zero-width interval, and otherwise resamples independently. ``seed`` fixes the
+    resampling. The grid sizes may differ for the densities, the wavelength and v's standard
+    deviation (per unit area or per field); the spectral entropy and the compression
+    complexity depend on the grid size, so compare those on equal grids. dx must be shared.
     """
     f = metrics._as_fields(fields, "fields", min_ndim=3)
     r = metrics._as_fields(reference, "reference", min_ndim=3)
     if f.ndim != 3 or r.ndim != 3:
         raise ValueError(f"fields and reference must be sets of v fields (B, N, N), got {f.shape} and {r.shape}")
+    if paired is None:
+        paired = f.shape == r.shape and np.array_equal(f, r)
+    elif paired and len(f) != len(r):
+        raise ValueError(f"paired=True needs sets of the same length, got {len(f)} and {len(r)}")
     dx = float(dx)
     stats_f, stats_r = pattern_statistics(f, dx), pattern_statistics(r, dx)
     power_f, power_r = _mode_power(f), _mode_power(r)
@@ -149,12 +161,15 @@ def compare_patterns(fields, reference, dx, seed: int = 0, resamples: int = 1000
         return a, b, out
 
     value, ref, error = errors(np.arange(len(f)), np.arange(len(r)))
-    rng_f, rng_r = np.random.default_rng(seed), np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     boot = {name: [] for name in names}
     for _ in range(int(resamples)):
-        _, _, e = errors(rng_f.integers(0, len(f), len(f)), rng_r.integers(0, len(r), len(r)))
+        index_f = rng.integers(0, len(f), len(f))
+        index_r = index_f if paired else rng.integers(0, len(r), len(r))
+        _, _, e = errors(index_f, index_r)
         for name in names:
             boot[name].append(e[name])
+    alive = (int((~stats_f["uniform"]).sum()), int((~stats_r["uniform"]).sum()))
     result = {}
     for name in names:
         samples = np.asarray(boot[name], float)
@@ -162,5 +177,5 @@ def compare_patterns(fields, reference, dx, seed: int = 0, resamples: int = 1000
         interval = (tuple(float(x) for x in np.percentile(samples, [2.5, 97.5])) if samples.size
                     else (float("nan"), float("nan")))
         result[name] = {"value": float(value[name]), "reference": float(ref[name]), "error": float(error[name]),
-                        "interval": interval}
+                        "interval": interval, "alive": alive, "resamples": int(samples.size)}
     return result
