@@ -195,9 +195,10 @@ def ddpm_settling(samples: dict, references: dict, config: ComparisonConfig, pro
     solver steps, recorded every ``settle_every``. Per class and recorded time: the VRMSE of v
     against its own start ("how far it moves"), of v against the previous record ("how fast it
     still moves"), and the set distance of the statistics to the references' starting
-    statistics. ``settle_time``: the first time the samples move no faster than 1.5× the
-    solver's own developed states do (median over the run) plus ``SETTLED_RATE`` (so a class
-    whose solver states stand still can settle), NaN if never.
+    statistics. ``settle_time``: the time from which on the samples never again move faster
+    than 1.5× the solver's own developed states do (median over the run) plus
+    ``SETTLED_RATE`` (so a class whose solver states stand still can settle); NaN if they
+    still move faster at the end of the run.
     """
     times = np.arange(0, config.settle_steps + 1, config.settle_every)
     out = {"time": times}
@@ -220,8 +221,13 @@ def ddpm_settling(samples: dict, references: dict, config: ComparisonConfig, pro
                                                    for k in range(v.shape[1])]),
                              "uniform_end": float(np.mean(metrics.is_uniform(v[:, -1])))}
         floor = float(np.median(entry["solver"]["rate"]))
-        settled = np.flatnonzero(entry["ddpm"]["rate"] <= 1.5 * floor + SETTLED_RATE)
-        entry["settle_time"] = float(times[1:][settled[0]]) if settled.size else float("nan")
+        moving = entry["ddpm"]["rate"] > 1.5 * floor + SETTLED_RATE  # (K − 1,)
+        # settled from the first record after which it never moves faster again
+        if moving[-1]:
+            entry["settle_time"] = float("nan")
+        else:
+            last = np.flatnonzero(moving)
+            entry["settle_time"] = float(times[1:][last[-1] + 1]) if last.size else float(times[1])
         entry["solver_rate"] = floor
         out[name] = entry
     return out
@@ -306,6 +312,7 @@ def learned_gains(convlstm, ddpm, references: dict, config: ComparisonConfig, pr
     """Gain against wavenumber for the three systems.
 
     - ``exact``: per class, exp(10 λ(q)) at (1, 0) (both branches) for the modes of the box;
+      ``euler``: the same measured on the explicit-Euler frame map that made the training data;
     - ``convlstm``: the eigenvalues of its one-frame map's linear response at (1, 0)
       (:func:`linear_response`, amplitude 1e-6 in float64) — one network for all classes;
       ``convlstm_finite`` the same at amplitude ``FINITE_AMPLITUDE`` (1e-2), above the
@@ -354,7 +361,17 @@ def learned_gains(convlstm, ddpm, references: dict, config: ComparisonConfig, pr
         out["q_shells"] = q
         out["chain"][name] = _sampling_chain(ddpm, name, references[name], config, seed=3000 + c)
     out["gain_levels"] = np.asarray(config.gain_levels)
+    # the map the ConvLSTM was trained on: explicit Euler, 5-point Laplacian, 10 steps of dt = 1
+    out["euler"] = {name: linear_response(_euler_map(name, dx), (1.0, 0.0), n, dx, modes).real
+                    for name in config.classes}
     return out
+
+
+def _euler_map(name, dx):
+    def step(x):
+        u, v = simulate(preset(name), x[:, 0], x[:, 1], steps=10, dt=1.0, dx=dx)
+        return np.stack([u, v], axis=1)
+    return step
 
 
 def _sampling_chain(ddpm, name, reference, config: ComparisonConfig, seed: int) -> dict:
@@ -430,26 +447,21 @@ def measure_cost(system: str, config: ComparisonConfig = ComparisonConfig(), bat
     - ``ddpm``: one 100-step DDIM sample per pattern (the class maze: w = 1, one network call a
       step); a "frame" is one sampling step.
 
-    Times are for a batch of ``batch`` patterns, after a warm-up. Memory: the growth of the
-    process's peak resident set (``resource.getrusage``) while ``memory_batch`` patterns are
-    made at once, after a warm-up with one, divided by ``memory_batch`` — the working memory a
-    pattern needs (states, activations), not the interpreter and libraries; and
-    ``process_mib``, the process's whole peak. Run each system in a fresh process
+    Times are for a batch of ``batch`` patterns, after a warm-up. Memory: the peak resident
+    set (Linux ``VmHWM``, reset before) while ``memory_batch`` patterns are made at once, less
+    the resident set before, divided by ``memory_batch`` — the working memory a pattern needs
+    (states, activations), not the interpreter and libraries; and ``process_mib``, the
+    process's resident set at the end. Run each system in a fresh process
     (``benchmarks/compare.py`` does) for numbers of its own. Returns seconds per frame and per
     developed pattern (per field), sequential steps per pattern, ``mib_per_pattern`` and
     ``process_mib``.
     """
-    import resource
-
     import torch
 
     from ..initial_conditions import random_fourier
 
     torch.set_flush_denormal(True)
     n = config.size
-
-    def rss_mib():
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
     if system == "solver":
         def make(b, frames_):
@@ -478,15 +490,38 @@ def measure_cost(system: str, config: ComparisonConfig = ComparisonConfig(), bat
     else:
         raise ValueError(f"system must be 'solver', 'convlstm' or 'ddpm', got {system!r}")
     make(1, 2)  # warm-up: compilation, first allocations
-    before = rss_mib()
+    before = _memory_mib("VmRSS")
+    _reset_peak_memory()
     make(memory_batch, 2)
-    memory = (rss_mib() - before) / memory_batch
+    memory = (_memory_mib("VmHWM") - before) / memory_batch
     start = time.perf_counter()
     make(batch, frames)
     per_frame = (time.perf_counter() - start) / frames / batch
     return {"seconds_per_frame": per_frame, "seconds_per_pattern": per_frame * per_pattern_frames,
             "sequential_steps": steps, "frames_per_pattern": per_pattern_frames, "mib_per_pattern": memory,
-            "process_mib": rss_mib(), "batch": batch, "memory_batch": memory_batch}
+            "process_mib": _memory_mib("VmRSS"), "batch": batch, "memory_batch": memory_batch}
+
+
+def _memory_mib(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (Linux), MiB: VmRSS (resident
+    now) or VmHWM (peak resident since the last reset); NaN where /proc is unavailable.
+    (``resource.getrusage``'s ru_maxrss is no use here: a child process inherits its parent's.)"""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _reset_peak_memory() -> None:
+    """Reset VmHWM to the current resident size (Linux: write 5 to /proc/self/clear_refs)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass
 
 
 def run(config: ComparisonConfig = ComparisonConfig(), convlstm=None, ddpm=None, progress=False) -> dict:
@@ -576,7 +611,7 @@ def summary_table(results: dict, costs: dict | None = None) -> list[dict]:
     rows.append({"measurement": f"VRMSE of v moved by {step:.0f} solver steps, median over fields, range over classes",
                  "solver": f"{np.nanmin(solver_moved):.2f}–{np.nanmax(solver_moved):.2f}", "convlstm": "—",
                  "ddpm": f"{np.nanmin(moved):.2f}–{np.nanmax(moved):.2f}"})
-    rows.append({"measurement": "solver time until DDPM samples move no faster than solver states, range over classes",
+    rows.append({"measurement": "solver steps from which on DDPM samples move like solver states, range over classes",
                  "solver": "0 (reference)", "convlstm": "—",
                  "ddpm": (f"{np.nanmin(settle):.0f}–{np.nanmax(settle):.0f}" if np.isfinite(settle).any() else "never")
                  + (f" ({int(np.sum(~np.isfinite(settle)))} never)" if not np.isfinite(settle).all() else "")})

@@ -8,9 +8,8 @@ steps for every class, plus base seed 1 at 12,000 steps for the classes that kee
 (gliders, worms, spirals) — more states of their never-settling dynamics. Fields that
 decayed to a uniform state (contrast of v below 0.05; a few gliders and spirals seeds on this
 small box; :func:`turing_helpers.metrics.is_uniform`) are dropped: the model learns
-*developed* patterns. Every batch is augmented
-with the exact symmetries of the periodic problem: random periodic shifts, flips and
-90° rotations. A stratified 10% of the fields is held out for the validation loss.
+*developed* patterns. Every batch is augmented with the exact symmetries of the periodic
+problem: random periodic shifts, flips and 90° rotations. A stratified 10% of the fields is held out for the validation loss.
 
 Usage::
 
@@ -22,13 +21,12 @@ Usage::
 The shipped checkpoint was trained in phases, each recorded in its ``history``: 52 min
 at batch 16 and a constant learning rate 1e-3 on one thread (the first half with the ε
 target, then v), then ``--resume --minutes 160 --lr 1e-3 --lr-final 5e-5 --batch 32
---ema-decay 0.999 --threads 2`` (a cosine decay over 108 more minutes), and finally
-``--resume --minutes 0 --tune-sampling`` (48 min on two cores: 5 candidates × 64 samples ×
-100 DDIM steps per class).
+--ema-decay 0.999 --threads 2`` (a cosine decay over 108 more minutes), and finally the
+choice of the sampler (48 min on two cores: 5 candidates × 64 samples × 100 DDIM steps per
+class), a trainer option then and now its own command, :mod:`turing_helpers.tune_sampling`.
 
-After training, :func:`tune_sampling` may choose each class's sampling defaults
-(guidance weight, DDIM η) on validation patterns (base seed 5). The quality of the final
-EMA model is then measured per class (:func:`quality_table`) on fresh solver patterns
+This module only loops, logs and checkpoints. The quality of the final EMA model is measured
+per class by :func:`turing_helpers.evaluation.ddpm.quality_table` on fresh solver patterns
 (base seed 9, never used in training or tuning) and stored in the checkpoint.
 """
 from __future__ import annotations
