@@ -196,11 +196,11 @@ def test_small_summary_table_has_sane_numbers(small_comparison):
     rows = summary_table(r)
     assert len(rows) >= 8 and all({"measurement", "solver", "convlstm", "ddpm"} <= set(row) for row in rows)
     for name in ("maze", "spots"):
-        # the solver against itself: its 60-frame climate is its own, and a second seed set is compatible
+        # the solver against a second seed set of itself: close (six fields a set, so the
+        # intervals are not a reliable test here; test_the_solver_across_seeds... uses 16)
         entry = r["complexity"][name]["solver"]["comparison"]
-        for statistic in ("dominant_wavelength", "v_std"):
-            low, high = entry[statistic]["interval"]
-            assert low <= 0 <= high, (name, statistic, entry[statistic])
+        assert abs(entry["dominant_wavelength"]["error"]) < 0.05, entry["dominant_wavelength"]
+        assert abs(entry["v_std"]["error"]) < 0.25, entry["v_std"]
         # the models' numbers in a sane range
         assert 0 <= r["complexity"][name]["ddpm"]["means"]["compression_complexity"] <= 1
         assert abs(r["complexity"][name]["ddpm"]["comparison"]["dominant_wavelength"]["error"]) < 0.2
