@@ -100,7 +100,7 @@ check-outputs: setup
 # ---------------------------------------------------------------- benchmark
 benchmark: setup
 	$(PIP) install -r benchmarks/requirements.txt
-	$(PY) benchmarks/solver.py --json benchmarks/results/solver.json
+	$(PY) benchmarks/solver.py --json turing_helpers/results/solver.json
 
 # ---------------------------------------------------------------- clean
 clean:

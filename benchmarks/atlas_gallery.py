@@ -13,7 +13,7 @@ and dt = 1, (u, v) = (1, 0) everywhere except a central 20 × 20 square at (1/2,
 every class), 200,000 steps. All 17 classes of ``turing_helpers.PEARSON_CLASSES`` run as
 one batch with the numba backend (both cores busy on the rows of the batch).
 
-Writes ``book/data/pearson_gallery.npz`` atomically (``turing_helpers.io.save_arrays``),
+Writes ``turing_helpers/results/pearson_gallery.npz`` atomically (``turing_helpers.io.save_arrays``),
 with its parameters and the package version:
 
 - ``v``: the final autocatalyst field of each class, (17, 256, 256) float16 (display only);
@@ -50,8 +50,9 @@ from turing_helpers.io import save_arrays  # noqa: E402
 from turing_helpers.metrics import pearson_correlation  # noqa: E402
 from turing_helpers.presets import PEARSON_CLASSES  # noqa: E402
 from turing_helpers.solver import simulate  # noqa: E402
+from turing_helpers.results import path as result_path
 
-OUT = ROOT / "book" / "data" / "pearson_gallery.npz"
+OUT = result_path("pearson_gallery.npz")
 
 
 def gallery_parameters(steps: int = 200_000, snapshot_steps=(10_000, 50_000), lag: int = 5_000) -> dict:

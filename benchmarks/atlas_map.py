@@ -14,7 +14,7 @@ Pearson class but ι and π as a cell. Each cell is Pearson's setup at his grid 
 (dx = 2.5/256, dt = 1, his 20-point central square) on a smaller periodic domain
 (64² points: side 0.625, about five pattern wavelengths), run for ``--steps``.
 
-Writes ``book/data/atlas_map.npz`` with :meth:`turing_helpers.sweep.Sweep.save`
+Writes ``turing_helpers/results/atlas_map.npz`` with :meth:`turing_helpers.sweep.Sweep.save`
 (atomic, with the config, the run time and the package version); the chapter reloads it
 with ``Sweep.load(path, expected=atlas_config(0.004, 0.001, steps=30_000))``, which
 refuses a file made with other parameters. The machine may be shared: the load average
@@ -35,8 +35,9 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 
 from turing_helpers.atlas import atlas_config, morphology_table  # noqa: E402
 from turing_helpers.sweep import default_backend, parameter_sweep  # noqa: E402
+from turing_helpers.results import path as result_path
 
-OUT = ROOT / "book" / "data" / "atlas_map.npz"
+OUT = result_path("atlas_map.npz")
 
 
 def _one_thread():

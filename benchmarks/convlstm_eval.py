@@ -1,4 +1,4 @@
-"""Evaluate the shipped ConvLSTM on unseen 128² trajectories; write benchmarks/results/convlstm_eval.json.
+"""Evaluate the shipped ConvLSTM on unseen 128² trajectories; write turing_helpers/results/convlstm_eval.json.
 
     python benchmarks/convlstm_eval.py            # about 10-15 minutes on 2 CPU cores
 
@@ -41,8 +41,9 @@ from turing_helpers.evaluation import forecast_scores, forecast_skill
 from turing_helpers.io import write_json
 from turing_helpers.metrics import pde_residual, vrmse
 from turing_helpers.models.convlstm import from_checkpoint
+from turing_helpers.results import path as result_path
 
-RESULTS = Path(__file__).parent / "results" / "convlstm_eval.json"
+RESULTS = result_path("convlstm_eval")
 WELL_ONE_STEP = {"FNO": 0.1365, "TFNO": 0.3633, "U-Net": 0.2252, "CNextU-Net": 0.1761}
 
 

@@ -8,7 +8,7 @@ defaults, guidance w and DDIM η), fresh solver patterns (base seed 9, never
 used in training) and their phase-randomised surrogates against another set of fresh
 solver patterns, per class (``turing_helpers.evaluation.ddpm.quality_table``), and times
 sampling on this CPU: seconds per sample for ancestral DDPM (all T steps) and DDIM with
-fewer steps. Writes ``benchmarks/results/ddpm_eval.json`` atomically.
+fewer steps. Writes ``turing_helpers/results/ddpm_eval.json`` atomically.
 """
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ from turing_helpers.checkpoints import machine_description
 from turing_helpers.io import atomic_write
 from turing_helpers.models import load_pretrained
 from turing_helpers.evaluation.ddpm import SAMPLING_STEPS, format_table, quality_table
+from turing_helpers.results import path as result_path
 
-RESULTS = Path(__file__).parent / "results" / "ddpm_eval.json"
+RESULTS = result_path("ddpm_eval")
 
 
 def sampling_times(model, ddim_steps=(10, 25, 50, 100), batch: int = 2, size: int = 48) -> dict:

@@ -4,7 +4,7 @@ Usage (from the repository root)::
 
     python benchmarks/solver.py                 # full run, a few minutes on 2 cores
     python benchmarks/solver.py --quick         # short runs (CI smoke test)
-    python benchmarks/solver.py --json benchmarks/results/solver.json
+    python benchmarks/solver.py --json turing_helpers/results/solver.json
     python benchmarks/solver.py --threads 1     # per-core numbers (robust on a busy machine)
 
 What it measures, all on Pearson's problem (256² float64, periodic domain of side 2.5,

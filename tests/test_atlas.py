@@ -211,7 +211,7 @@ def test_atlas_config_survives_a_save_load_round_trip(tmp_path):
 
 
 # -- the files chapter 3 reloads ---------------------------------------------------
-DATA = Path(__file__).resolve().parents[1] / "book" / "data"
+DATA = th.results.RESULTS_DIR  # package data: the files the chapters read
 
 
 def test_committed_gallery_and_map_still_load():

@@ -14,13 +14,14 @@ RESULTS_DIR = Path(__file__).parent
 
 
 def path(name: str) -> Path:
-    """The path of result ``name`` (e.g. ``"compare"`` for ``compare.json``)."""
-    return RESULTS_DIR / f"{name}.json"
+    """The path of result ``name``: ``"compare"`` for ``compare.json``, or a file name with
+    its suffix (``"atlas_map.npz"``)."""
+    return RESULTS_DIR / (name if Path(name).suffix else f"{name}.json")
 
 
 def load(name: str) -> dict:
     """The result ``name`` as a dict; FileNotFoundError naming the command that writes it."""
     file = path(name)
     if not file.exists():
-        raise FileNotFoundError(f"{file} is missing: run `python benchmarks/{name}.py` to write it")
+        raise FileNotFoundError(f"{file} is missing: run the benchmarks/ script that writes it")
     return json.loads(file.read_text())
