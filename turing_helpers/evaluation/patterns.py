@@ -6,6 +6,8 @@ get NaN for every shape statistic and are counted apart by ``uniform_fraction``.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .. import metrics
@@ -59,13 +61,19 @@ def _mode_power(v: np.ndarray) -> np.ndarray:
     return np.abs(np.fft.fft2(v - v.mean(axis=(-2, -1), keepdims=True))) ** 2
 
 
+@lru_cache(maxsize=16)
+def _mode_geometry(n: int, dx: float):
+    """|q| (rad / length), |q| in shells of the fundamental, and each mode's shell, all (n, n)."""
+    q1 = 2 * np.pi * np.fft.fftfreq(n, d=dx)
+    q = np.sqrt(q1[:, None] ** 2 + q1[None, :] ** 2)
+    s = q / (2 * np.pi / (n * dx))
+    return q, s, np.floor(s + 0.5).astype(int).ravel()
+
+
 def _wavelength_from_power(power: np.ndarray, dx: float) -> float:
     """set_wavelength's peak finding on a mean power spectrum (n, n)."""
-    n = power.shape[-1]
-    q1 = 2 * np.pi * np.fft.fftfreq(n, d=dx)
-    q = np.sqrt(q1[:, None] ** 2 + q1[None, :] ** 2)  # (n, n), rad / length
-    s = q / (2 * np.pi / (n * dx))  # |q| in shells
-    energy = np.bincount(np.floor(s + 0.5).astype(int).ravel(), power.ravel())
+    q, s, shell = _mode_geometry(power.shape[-1], float(dx))  # computed once per grid (bootstrap loops)
+    energy = np.bincount(shell, power.ravel())
     b = int(np.argmax(energy[1:])) + 1
     lo, mid, hi = energy[b - 1], energy[b], energy[b + 1] if b + 1 < len(energy) else 0.0
     curvature = lo - 2 * mid + hi
