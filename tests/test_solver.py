@@ -142,6 +142,60 @@ def test_unstable_time_step_is_rejected_with_the_limit():
     assert stability_limit(preset("spots"), dx, "9-point") > limit
 
 
+def _checkerboard_growth(model, state, dt, dx, steps=40, n=8):
+    """Per-step growth factor of a 1e-6 checkerboard on the homogeneous state (numpy Euler)."""
+    sign = np.where(np.add.outer(np.arange(n), np.arange(n)) % 2, -1.0, 1.0)
+    u, v = state[0] + 1e-6 * sign, state[1] - 1e-6 * sign
+    amplitude = lambda f: abs((f * sign).mean())  # noqa: E731
+    before = amplitude(u) + amplitude(v)
+    u, v = simulate(model, u, v, steps=steps, dt=dt, dx=dx)
+    return ((amplitude(u) + amplitude(v)) / before) ** (1 / steps)
+
+
+@pytest.mark.parametrize("F, k", [(0.09, 0.035), (0.10, 0.035), (0.102, 0.040), (0.06, 0.0623)])
+def test_stability_limit_is_the_edge_of_grid_scale_growth_with_the_reaction(F, k, monkeypatch):
+    """Just below the limit a checkerboard on the v-rich state decays, just above it grows.
+    The limit includes the reaction Jacobian: at (0.09, 0.035) on Pearson's grid the bound
+    without it (2 / (D_u ρ + F + k) = 1.11) would admit dt = 1, at which it grows."""
+    import turing_helpers.solver as solver
+
+    model, dx = GrayScott(F, k), 2.5 / 256
+    limit = stability_limit(model, dx)
+    if (F, k) == (0.09, 0.035):
+        assert limit < 1.0 < 2 / (model.Du * 8 / dx**2 + F + k)
+        with pytest.raises(ValueError, match=r"dt = 1 is above the explicit Euler stability limit dt <= 0\.98"):
+            simulate(model, *pearson_square(16), steps=1, dt=1.0, dx=dx)
+    monkeypatch.setattr(solver, "_check_time_step", lambda *args: None)  # let the run happen
+    assert _checkerboard_growth(model, model.steady_states()[-1], 0.97 * limit, dx) < 1.0
+    assert _checkerboard_growth(model, model.steady_states()[-1], 1.03 * limit, dx) > 1.0
+
+
+def test_grid_scale_growth_is_stopped_with_step_time_and_limit(monkeypatch):
+    """The run-time guard: past the static check (disabled here), a growing checkerboard stops
+    the run with the step, the time and the stable dt at the field's own state."""
+    import turing_helpers.solver as solver
+
+    model, dx = GrayScott(0.09, 0.035), 2.5 / 256
+    monkeypatch.setattr(solver, "_check_time_step", lambda *args: None)
+    rng = np.random.default_rng(0)
+    u, v = (c + 1e-3 * rng.standard_normal((32, 32)) for c in model.steady_states()[-1])  # v-rich, noisy
+    for backend in ("numpy", "numba", "torch"):
+        with pytest.raises(SimulationDiverged, match=r"grid-scale \(Nyquist\) oscillation is growing at step "
+                                                     r"\d+ \(t = \d+\).*dt <= 0\.9"):
+            simulate(model, u, v, steps=20_000, dt=1.0, dx=dx, backend=backend)
+
+
+@pytest.mark.parametrize("name", ["epsilon", "kappa", "mu", "theta", "spots", "bubbles"])
+def test_the_guard_leaves_developed_patterns_alone(name):
+    """Resolved patterns have a checkerboard component far below the guard's threshold."""
+    from turing_helpers.solver import NYQUIST_AMPLITUDE, checkerboard_amplitude
+
+    u, v = simulate(preset(name), *random_fourier(64, max_mode=4, seed=1), steps=6_000, dt=1.0, dx=2.5 / 256,
+                    backend="numba")
+    assert v.std() > 0.01  # a pattern, not a decayed field
+    assert checkerboard_amplitude(u, v) < 1e-4 * NYQUIST_AMPLITUDE
+
+
 def test_blow_up_reports_when_and_where():
     u, v = np.ones((16, 16)), np.zeros((16, 16))
     v[3, 5] = 1e40  # finite, but u v² = 1e80 and its square overflow within three steps

@@ -255,9 +255,9 @@ def label_codes(labels) -> np.ndarray:
 # class of Pearson (1993) (σ, at F = 0.110, lies just above it and decays from Pearson's
 # start). It starts at k = 0.040 because below that, in the v-rich state at F ≳ 0.08,
 # Pearson's dt = 1 on his grid is unstable at the grid scale — a checkerboard grows
-# (the substrate is consumed at rate v² + F there, faster than the linear decay that
-# ``stability_limit`` accounts for); for k ≥ 0.040, F ≤ 0.102 the v-rich state's largest
-# grid-scale amplification factor |eig(I + dt (J − ρ D))|, ρ = 8/dx², is below 1.
+# (the substrate is consumed at rate v² + F there, on top of its diffusive decay):
+# ``stability_limit``, which includes the reaction, falls below 1 there and is ≥ 1.003
+# everywhere in the window (smallest at its corner F = 0.102, k = 0.040).
 ATLAS_F_RANGE = (0.006, 0.102)
 ATLAS_K_RANGE = (0.040, 0.070)
 

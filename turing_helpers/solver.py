@@ -29,7 +29,8 @@ from ._checks import check_count, check_positive
 from .gray_scott import GrayScott, reaction_terms, rhs_terms
 from .stencils import check_stencil, spectral_radius
 
-__all__ = ["simulate", "stability_limit", "SimulationDiverged", "METHODS", "BACKENDS"]
+__all__ = ["simulate", "stability_limit", "checkerboard_amplitude", "SimulationDiverged", "METHODS",
+           "BACKENDS"]
 
 METHODS = ("euler", "etdrk4")
 BACKENDS = ("numpy", "numba", "torch")
@@ -38,24 +39,80 @@ BACKENDS = ("numpy", "numba", "torch")
 # that the check costs nothing, small enough that a blow-up is caught promptly.
 CHECK_EVERY = 500
 
+# The run-time guard against grid-scale growth. The checkerboard component of a field,
+# |mean(f (−1)^(i+j))|, is ~1e-4 or less for every resolved pattern and decays for a
+# stable step; an unstable one grows it exponentially to O(0.1). The guard stops a run
+# once the component exceeds NYQUIST_AMPLITUDE and has grown NYQUIST_GROWTH-fold since
+# its smallest value in the run, so start-up noise that diffusion is removing never trips it.
+NYQUIST_AMPLITUDE = 1e-2
+NYQUIST_GROWTH = 4.0
+
 
 class SimulationDiverged(FloatingPointError):
-    """A field became non-finite during :func:`simulate`; the message says when and where."""
+    """A field became non-finite, or grew a grid-scale oscillation, during :func:`simulate`;
+    the message says when (and where, or the stable time step)."""
 
 
 def stability_limit(model: GrayScott | Sequence[GrayScott], dx: float,
-                    stencil: str = "5-point") -> float:
-    """Largest stable explicit-Euler time step, in model time units.
+                    stencil: str = "5-point", states=None) -> float:
+    """Largest explicit-Euler time step at which no grid-scale mode grows, model time units.
 
-    Von Neumann bound for diffusion plus the linear decay of v: the fastest mode
-    (the grid checkerboard, Laplacian eigenvalue −ρ) decays by a factor
-    1 − dt (D_max ρ + F + k) per step, which must stay ≥ −1:
+    Von Neumann analysis of the scheme linearised about a homogeneous state (u, v): a
+    Fourier mode whose Laplacian eigenvalue is −ρ is multiplied each step by
 
-        dt ≤ 2 / (max(D_u, D_v) ρ + F + k),   ρ = 8/dx² (5-point), 16/(3 dx²) (9-point).
+        G(ρ) = I + dt (J(u, v) − ρ D),   D = diag(D_u, D_v),
+
+    J the reaction Jacobian (:meth:`GrayScott.jacobian`). The PDE damps every mode of
+    the grid-scale half of the spectrum, ρ_max/2 ≤ ρ ≤ ρ_max (ρ_max = 8/dx² for the
+    5-point stencil, the checkerboard; 16/(3 dx²) for the 9-point one), so the scheme
+    must not amplify them: the spectral radius of G(ρ) is ≤ 1, which for each
+    eigenvalue μ of J − ρD (Re μ < 0) reads dt ≤ −2 Re μ / |μ|² (2/|μ| for real μ).
+
+    The reaction matters: in a v-rich state the substrate is consumed at rate v² + F,
+    which adds to its diffusive decay (the bound without J, 2/(D_max ρ_max + F + k),
+    lets a checkerboard grow on Pearson's grid at (F, k) = (0.09, 0.035) with dt = 1).
+    Long waves are left to the physics: their growth is the Turing or Hopf instability,
+    and how accurately explicit Euler follows it is a question of accuracy, not of this
+    limit.
+
+    states: the (u, v) pairs to linearise about; default every homogeneous steady state
+    of each model (:meth:`GrayScott.steady_states`). :func:`simulate` also watches the
+    running field for grid-scale growth and names the limit at the field's own state.
+    Returns the smallest limit over models and states (inf if none constrains dt).
     """
     models = _as_model_list(model)
-    rho = spectral_radius(check_positive("dx", dx), stencil)
-    return min(2.0 / (max(m.Du, m.Dv) * rho + m.F + m.k) for m in models)
+    rho_max = spectral_radius(check_positive("dx", dx), stencil)
+    rhos = np.linspace(rho_max / 2, rho_max, 9)
+    limit = np.inf
+    for m in models:
+        for u, v in (m.steady_states() if states is None else states):
+            J = m.jacobian(u, v)
+            mu = np.linalg.eigvals(J[None] - rhos[:, None, None] * np.diag([m.Du, m.Dv])[None])
+            damped = mu[mu.real < 0]
+            if damped.size:
+                limit = min(limit, float(np.min(-2.0 * damped.real / np.abs(damped) ** 2)))
+    return limit
+
+
+def _field_stability_limit(model: GrayScott | Sequence[GrayScott], u, v, dx: float,
+                          stencil: str = "5-point") -> float:
+    """:func:`stability_limit` about a running field's own state, model time units.
+
+    The frozen-coefficient version: each batch member's grid-scale modes are linearised
+    about its cell of largest v (where the substrate is consumed fastest, so its
+    grid-scale decay, and the constraint on dt, is strongest) as well as about the
+    model's homogeneous states. u, v: (..., Ny, Nx), with a leading batch axis of
+    length B when ``model`` is a sequence of B models.
+    """
+    models = _as_model_list(model)
+    u, v = (_to_numpy(a).reshape(-1, *np.shape(a)[-2:]) for a in (u, v))
+    if len(models) == 1:
+        models = models * u.shape[0]
+    limits = []
+    for m, uu, vv in zip(models, u, v):
+        peak = np.unravel_index(np.argmax(vv), vv.shape)
+        limits.append(stability_limit(m, dx, stencil, states=m.steady_states() + [(uu[peak], vv[peak])]))
+    return min(limits)
 
 
 def simulate(model, u, v, *, steps: int, dt: float, dx: float, method: str = "euler",
@@ -90,7 +147,9 @@ def simulate(model, u, v, *, steps: int, dt: float, dx: float, method: str = "eu
     Raises
     ------
     ValueError : bad arguments, including an explicit dt above the stability limit.
-    SimulationDiverged : a field became non-finite; the message gives step and cell.
+    SimulationDiverged : a field became non-finite (the message gives step and cell), or a
+        grid-scale checkerboard grew (the message gives step, time and the stable dt at
+        the field's own state).
     """
     models = _as_model_list(model)
     steps = check_count("steps", steps, minimum=0)
@@ -103,12 +162,7 @@ def simulate(model, u, v, *, steps: int, dt: float, dx: float, method: str = "eu
     if save_every is not None:
         save_every = check_count("save_every", save_every, minimum=1)
     if method == "euler":
-        limit = stability_limit(models, dx, stencil)
-        if dt > limit:
-            raise ValueError(
-                f"dt = {dt:g} is above the explicit Euler stability limit dt <= {limit:.6g} "
-                f"for dx = {dx:g} and the {stencil} Laplacian; use a smaller dt or "
-                f"method='etdrk4'")
+        _check_time_step(models, dt, dx, stencil)
 
     is_torch_input = type(u).__module__.startswith("torch")
     if is_torch_input and backend != "torch":
@@ -119,6 +173,7 @@ def simulate(model, u, v, *, steps: int, dt: float, dx: float, method: str = "eu
 
     stepper = _make_stepper(method, backend, params, dt, dx, stencil, state[0])
     chunk = save_every or CHECK_EVERY
+    smallest_checkerboard = checkerboard_amplitude(*state)
     frames = [_copy(state)] if save_every else None
     bar = _progress_bar(steps, progress)
     done = 0
@@ -133,6 +188,11 @@ def simulate(model, u, v, *, steps: int, dt: float, dx: float, method: str = "eu
                 bar.close()
                 _raise_divergence(stepper, start, done, n, dt)
             done += n
+            amplitude = checkerboard_amplitude(*state)
+            if amplitude > max(NYQUIST_AMPLITUDE, NYQUIST_GROWTH * smallest_checkerboard):
+                bar.close()
+                _raise_grid_scale_growth(models, state, done, dt, dx, method, stencil, amplitude)
+            smallest_checkerboard = min(smallest_checkerboard, amplitude)
             bar.update(n)
             if save_every and done % save_every == 0:
                 frames.append(_copy(state))
@@ -250,6 +310,40 @@ def _make_stepper(method, backend, params, dt, dx, stencil, like):
             u, v = euler_step(u, v, params, dt, dx, stencil)
         return u, v
     return advance
+
+
+def _check_time_step(models, dt, dx, stencil):
+    limit = stability_limit(models, dx, stencil)
+    if dt > limit:
+        raise ValueError(
+            f"dt = {dt:g} is above the explicit Euler stability limit dt <= {limit:.6g} "
+            f"for dx = {dx:g} and the {stencil} Laplacian (the grid-scale modes about the "
+            f"homogeneous states); use a smaller dt or method='etdrk4'")
+
+
+def checkerboard_amplitude(u, v) -> float:
+    """Largest checkerboard component |mean(f (−1)^(i+j))| of u and v over a batch.
+
+    u, v: (..., Ny, Nx) numpy arrays or torch tensors. Dimensionless (a concentration);
+    the size of the grid-scale oscillation that an unstable explicit step grows.
+    """
+    ny, nx = u.shape[-2:]
+    sign = np.where((np.arange(ny)[:, None] + np.arange(nx)[None, :]) % 2, -1.0, 1.0)
+    if type(u).__module__.startswith("torch"):
+        sign = _torch().as_tensor(sign, dtype=u.dtype, device=u.device)
+        return max(float((f * sign).mean(dim=(-2, -1)).abs().max()) for f in (u, v))
+    return max(float(np.abs((f * sign).mean(axis=(-2, -1))).max()) for f in (u, v))
+
+
+def _raise_grid_scale_growth(models, state, step, dt, dx, method, stencil, amplitude):
+    where = f"growing at step {step} (t = {step * dt:g}): checkerboard amplitude {amplitude:.3g}"
+    if method == "euler":
+        limit = _field_stability_limit(models, *state, dx, stencil)
+        advice = (f"the explicit Euler limit at the field's own state is dt <= {limit:.4g} "
+                  f"(dt = {dt:g}, dx = {dx:g}, {stencil}); use a smaller dt or method='etdrk4'")
+    else:
+        advice = f"dt = {dt:g} is too large for the reaction; use a smaller dt"
+    raise SimulationDiverged(f"a grid-scale (Nyquist) oscillation is {where}; the run was stopped: {advice}")
 
 
 def _raise_divergence(stepper, start, done, n, dt):
