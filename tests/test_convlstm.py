@@ -201,6 +201,7 @@ def unseen():
     return trajectories(TrajectoryConfig(n=128, frames=201, per_class=2, seed=3))
 
 
+@pytest.mark.slow
 def test_shipped_one_step_vrmse_beats_the_well_on_unseen_128(shipped, unseen):
     from turing_helpers.metrics import vrmse
 
@@ -216,6 +217,7 @@ def test_shipped_one_step_vrmse_beats_the_well_on_unseen_128(shipped, unseen):
     assert model < persistence, (model, persistence)
 
 
+@pytest.mark.slow
 def test_shipped_rollout_of_1000_frames_stays_physical(shipped, unseen):
     """Finite and inside [0, 1] for 1000 frames. (Not "still a pattern": the shipped model's
     very long rollouts fade towards the uniform state; chapter 4 measures it.)"""
