@@ -148,7 +148,7 @@ def test_checkpoint_round_trip(model, frames, tmp_path):
         torch.testing.assert_close(restored.rollout(frames, 3), model.rollout(frames, 3))
 
 
-def test_checkpoint_of_another_kind_or_version_is_refused(model, tmp_path):
+def test_checkpoint_of_another_kind_or_format_is_refused(model, tmp_path):
     path = tmp_path / "m.pt"
     state = {"model": model.state_dict(), "config": config_dict(model.config)}
     save_checkpoint(path, kind="convlstm", state=state)
@@ -156,8 +156,10 @@ def test_checkpoint_of_another_kind_or_version_is_refused(model, tmp_path):
         load_checkpoint(path, kind="ddpm")
     payload = torch.load(path, weights_only=True) | {"version": "0.0.0-old"}
     torch.save(payload, path)
-    with pytest.raises(CheckpointError, match="0.0.0-old"):
-        load_checkpoint(path, kind="convlstm")
+    assert load_checkpoint(path, kind="convlstm")["version"] == "0.0.0-old"  # the format decides
+    torch.save(payload | {"format": "turing_helpers.checkpoint/2"}, tmp_path / "future.pt")
+    with pytest.raises(CheckpointError, match="checkpoint/2"):
+        load_checkpoint(tmp_path / "future.pt", kind="convlstm")
     with pytest.raises(ValueError, match="not 'convlstm'"):
         from_checkpoint(payload | {"kind": "ddpm"})
     with pytest.raises(ValueError, match="unknown ConvLSTMConfig"):

@@ -205,11 +205,14 @@ def test_checkpoint_round_trip_and_rejection(tiny, tmp_path):
     with pytest.raises(CheckpointError, match="convlstm"):
         load_checkpoint(path, "convlstm")
     payload = torch.load(path, weights_only=True)
-    payload["version"] = "0.0.0"
+    payload["version"] = "9.9.9"  # a later release of the package: still the same format
+    torch.save(payload, tmp_path / "release.pt")
+    assert load_checkpoint(tmp_path / "release.pt", "ddpm")["version"] == "9.9.9"
+    payload["format"] = "turing_helpers.checkpoint/0"
     torch.save(payload, tmp_path / "old.pt")
-    with pytest.raises(CheckpointError, match="retrain"):
+    with pytest.raises(CheckpointError, match=r"format 'turing_helpers.checkpoint/0'.*retrain"):
         load_checkpoint(tmp_path / "old.pt", "ddpm")
-    payload["version"], payload["kind"] = load_checkpoint(path, "ddpm")["version"], "convlstm"
+    payload["format"], payload["kind"] = load_checkpoint(path, "ddpm")["format"], "convlstm"
     with pytest.raises(CheckpointError):
         from_checkpoint(payload)
 

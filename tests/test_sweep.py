@@ -80,13 +80,41 @@ def test_load_refuses_a_sweep_made_with_other_parameters(serial, tmp_path, chang
         Sweep.load(path, expected=replace(TINY, **change))
 
 
-def test_load_refuses_another_package_version(serial, tmp_path, monkeypatch):
+def test_files_survive_a_package_release_but_not_a_format_change(serial, tmp_path, monkeypatch):
+    """The data format, not the package version, decides whether a file can be read."""
     path = serial.save(tmp_path / "atlas.npz")
     import turing_helpers
+    import turing_helpers.io as io
 
-    monkeypatch.setattr(turing_helpers, "__version__", "0.0.0-other")
-    with pytest.raises(FileMismatch, match="regenerate"):
+    monkeypatch.setattr(turing_helpers, "__version__", "9.9.9")
+    assert Sweep.load(path, expected=TINY).config == TINY
+    monkeypatch.setattr(io, "DATA_FORMAT", io.DATA_FORMAT + 1)
+    with pytest.raises(FileMismatch, match=r"data format 1, this turing_helpers reads format 2; regenerate"):
         Sweep.load(path, expected=TINY)
+
+
+def test_a_truncated_file_is_a_file_mismatch_and_the_data_cache_regenerates_it(tmp_path, monkeypatch):
+    import turing_helpers.data as data
+    from turing_helpers.io import load_arrays, save_arrays
+
+    path = save_arrays(tmp_path / "cut.npz", {"x": np.arange(1000.0)}, {"n": 1})
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(FileMismatch, match="damaged or truncated"):
+        load_arrays(path)
+    with pytest.raises(FileNotFoundError):
+        load_arrays(tmp_path / "missing.npz")
+
+    monkeypatch.setattr(data, "cache_dir", lambda: tmp_path)
+    config, calls = data.TrajectoryConfig(), []
+
+    def make():
+        calls.append(1)
+        return {"frames": np.zeros(3)}
+    data._cached("cut", config, make, refresh=False)
+    cached = next(tmp_path.glob("cut-*.npz"))
+    cached.write_bytes(cached.read_bytes()[:40])  # an interrupted copy, say
+    assert data._cached("cut", config, make, refresh=False)["frames"].shape == (3,) and len(calls) == 2
+    assert data._cached("cut", config, make, refresh=False)["frames"].shape == (3,) and len(calls) == 2
 
 
 def _interrupted_savez(handle, **arrays):

@@ -17,12 +17,16 @@ from .io import atomic_write
 __all__ = ["save_checkpoint", "load_checkpoint", "machine_description", "CheckpointError",
            "SHIPPED_DIR", "FORMAT"]
 
+# The checkpoint format, separate from the package version: bump its number when the
+# payload's layout changes, or when a model's architecture or the meaning of its weights and
+# config changes so that an old file would load into a different model. A package release
+# that changes neither keeps it, and old checkpoints keep loading.
 FORMAT = "turing_helpers.checkpoint/1"
 SHIPPED_DIR = Path(__file__).parent / "checkpoints"
 
 
 class CheckpointError(ValueError):
-    """A checkpoint of another kind, format or package version, or a damaged file."""
+    """A checkpoint of another kind or format, or a damaged file."""
 
 
 def machine_description() -> dict:
@@ -54,10 +58,11 @@ def save_checkpoint(path, *, kind: str, state: dict) -> Path:
 
 
 def load_checkpoint(path, kind: str, map_location="cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True`` and check its format, kind and version."""
-    import torch
+    """Load a checkpoint with ``weights_only=True`` and check its :data:`FORMAT` and kind.
 
-    from . import __version__
+    The package version that wrote it is kept (``payload["version"]``) but not checked.
+    """
+    import torch
 
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
@@ -65,11 +70,11 @@ def load_checkpoint(path, kind: str, map_location="cpu") -> dict:
         raise
     except Exception as error:  # unpickling refused or truncated file
         raise CheckpointError(f"{path} is not a loadable turing_helpers checkpoint: {error}") from error
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not isinstance(payload, dict) or not str(payload.get("format", "")).startswith("turing_helpers.checkpoint/"):
         raise CheckpointError(f"{path} is not a turing_helpers checkpoint (format {FORMAT} expected)")
+    if payload["format"] != FORMAT:
+        raise CheckpointError(f"{path} has checkpoint format {payload['format']!r}, this turing_helpers reads "
+                              f"{FORMAT!r}; retrain with `python -m turing_helpers.train {kind}`")
     if payload.get("kind") != kind:
         raise CheckpointError(f"{path} holds a {payload.get('kind')!r} model, not {kind!r}")
-    if payload.get("version") != __version__:
-        raise CheckpointError(f"{path} was written by turing_helpers {payload.get('version')}, "
-                              f"this is {__version__}; retrain with `python -m turing_helpers.train {kind}`")
     return payload

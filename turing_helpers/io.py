@@ -14,11 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write", "save_arrays", "load_arrays", "write_json", "plain", "FileMismatch"]
+__all__ = ["atomic_write", "save_arrays", "load_arrays", "write_json", "plain", "FileMismatch",
+           "DATA_FORMAT"]
 
 
 class FileMismatch(ValueError):
-    """A file's stored parameters or version differ from what the caller expects."""
+    """A file is damaged, of another format, or made with other parameters than expected."""
+
+
+# The layout of the files save_arrays writes. Bump it when that layout, or the meaning of
+# what it stores, changes so that an old file would be misread; a package release alone
+# does not change it. Files from before the number was stored (turing_helpers 0.1.0) are
+# format 1.
+DATA_FORMAT = 1
 
 
 def atomic_write(path, write) -> Path:
@@ -44,7 +52,7 @@ def save_arrays(path, arrays: dict[str, np.ndarray], parameters: dict) -> Path:
     """Save named arrays and their ``parameters`` (JSON-serialisable) to an ``.npz`` file."""
     from . import __version__
 
-    metadata = {"parameters": parameters, "version": __version__}
+    metadata = {"parameters": parameters, "version": __version__, "format": DATA_FORMAT}
     payload = {name: np.asarray(value) for name, value in arrays.items()}
     payload["__metadata__"] = np.array(json.dumps(metadata, sort_keys=True))
 
@@ -54,22 +62,29 @@ def save_arrays(path, arrays: dict[str, np.ndarray], parameters: dict) -> Path:
     return atomic_write(path, write)
 
 
-def load_arrays(path, expected_parameters: dict | None = None, check_version: bool = True):
+def load_arrays(path, expected_parameters: dict | None = None):
     """Load a file written by :func:`save_arrays` → (arrays dict, parameters dict).
 
-    Raises FileMismatch if ``expected_parameters`` (a subset) disagree with the stored
-    ones, or if the file was written by another package version.
+    Raises FileNotFoundError if there is no file, and FileMismatch if it is damaged or
+    truncated, of another :data:`DATA_FORMAT`, or if ``expected_parameters`` (a subset)
+    disagree with the stored ones. The package version that wrote it is not checked.
     """
-    from . import __version__
+    import zipfile
 
-    with np.load(path, allow_pickle=False) as data:
-        if "__metadata__" not in data.files:
-            raise FileMismatch(f"{path} has no stored parameters; it was not written by turing_helpers")
-        metadata = json.loads(str(data["__metadata__"]))
-        arrays = {name: data[name] for name in data.files if name != "__metadata__"}
-    if check_version and metadata["version"] != __version__:
-        raise FileMismatch(f"{path} was written by turing_helpers {metadata['version']}, "
-                           f"this is {__version__}; regenerate it")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "__metadata__" not in data.files:
+                raise FileMismatch(f"{path} has no stored parameters; it was not written by turing_helpers")
+            metadata = json.loads(str(data["__metadata__"]))
+            arrays = {name: data[name] for name in data.files if name != "__metadata__"}
+    except (FileNotFoundError, FileMismatch):
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as error:
+        raise FileMismatch(f"{path} is damaged or truncated ({type(error).__name__}: {error}); "
+                           f"delete it and regenerate it") from error
+    if metadata.get("format", 1) != DATA_FORMAT:
+        raise FileMismatch(f"{path} has data format {metadata.get('format')}, this turing_helpers reads "
+                           f"format {DATA_FORMAT}; regenerate it")
     stored = metadata["parameters"]
     if expected_parameters:
         expected = json.loads(json.dumps(expected_parameters))  # same normalisation as stored
