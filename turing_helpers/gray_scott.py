@@ -46,6 +46,8 @@ def rhs_terms(u, v, F, k, Du, Dv, dx, stencil="5-point"):
 
 
 def _check_parameter(name: str, value: float) -> float:
+    if isinstance(value, (bool, np.bool_)):  # float(True) would be 1.0
+        raise ValueError(f"{name} must be a real number, got {value!r}")
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -53,6 +55,19 @@ def _check_parameter(name: str, value: float) -> float:
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
     return value
+
+
+def _check_state(u, v) -> tuple[float, float]:
+    """A homogeneous state (u, v) of finite real scalars, or ValueError naming the bad one."""
+    values = []
+    for name, value in (("u", u), ("v", v)):
+        if isinstance(value, (bool, np.bool_)) or np.iscomplexobj(value) or np.ndim(value) != 0:
+            raise ValueError(f"{name} must be a finite real number, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be a finite real number, got {value!r}")
+        values.append(value)
+    return values[0], values[1]
 
 
 @dataclass(frozen=True)
@@ -108,7 +123,11 @@ class GrayScott:
         return states
 
     def jacobian(self, u: float, v: float) -> np.ndarray:
-        """Reaction Jacobian ∂(f_u, f_v)/∂(u, v) at (u, v), shape (2, 2), units 1/time."""
+        """Reaction Jacobian ∂(f_u, f_v)/∂(u, v) at (u, v), shape (2, 2), units 1/time.
+
+        u, v: finite real concentrations (scalars); anything else is a ValueError.
+        """
+        u, v = _check_state(u, v)
         return np.array(
             [[-v * v - self.F, -2.0 * u * v], [v * v, 2.0 * u * v - (self.F + self.k)]]
         )

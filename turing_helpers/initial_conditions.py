@@ -12,11 +12,20 @@ __all__ = ["pearson_square", "gaussian_bumps", "random_fourier"]
 
 
 def _check(n, batch):
-    if not isinstance(n, (int, np.integer)) or n < 3:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 3:
         raise ValueError(f"n must be an integer >= 3, got {n!r}")
-    if batch is not None and (not isinstance(batch, (int, np.integer)) or batch < 1):
+    if batch is not None and (isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1):
         raise ValueError(f"batch must be None or an integer >= 1, got {batch!r}")
     return (n, n) if batch is None else (batch, n, n)
+
+
+def _in_range(name, value, low, high, low_open=False):
+    """A real number in [low, high] ((low, high] with ``low_open``), or ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value > high or value < low or (low_open and value == low):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+        raise ValueError(f"{name} must be a real number in {interval}, got {value!r}")
+    return float(value)
 
 
 def pearson_square(n: int = 256, square: float = 20 / 256, noise: float = 0.01, seed: int = 0,
@@ -28,6 +37,8 @@ def pearson_square(n: int = 256, square: float = 20 / 256, noise: float = 0.01, 
     square's symmetry (Pearson: ±1%); values are clipped to [0, 1].
     """
     shape = _check(n, batch)
+    square = _in_range("square (a fraction of the side)", square, 0.0, 1.0, low_open=True)
+    noise = _in_range("noise", noise, 0.0, 1.0)
     rng = np.random.default_rng(seed)
     u, v = np.ones(shape), np.zeros(shape)
     half = max(1, int(round(square * n / 2)))
@@ -47,6 +58,11 @@ def gaussian_bumps(n: int = 128, n_bumps: int | tuple[int, int] = (3, 8), width:
     image, so bumps wrap across the edges.
     """
     shape = _check(n, batch)
+    width = _in_range("width (a fraction of the side)", width, 0.0, 0.5, low_open=True)
+    counts = (n_bumps,) if np.isscalar(n_bumps) else tuple(n_bumps)
+    if len(counts) not in (1, 2) or any(isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1
+                                        for c in counts) or counts[0] > counts[-1]:
+        raise ValueError(f"n_bumps must be an integer >= 1 or a (low, high) pair of them, got {n_bumps!r}")
     rng = np.random.default_rng(seed)
     x = np.arange(n) / n
     members = 1 if batch is None else batch
@@ -72,6 +88,10 @@ def random_fourier(n: int = 128, max_mode: int = 8, amplitude: float = 0.5, shar
     (1, 0)). Returns u = 1 − amplitude φ, v = amplitude φ.
     """
     shape = _check(n, batch)
+    if isinstance(max_mode, bool) or not isinstance(max_mode, (int, np.integer)) or not 1 <= max_mode <= n // 2:
+        raise ValueError(f"max_mode must be an integer in [1, n // 2 = {n // 2}], got {max_mode!r}")
+    amplitude = _in_range("amplitude", amplitude, 0.0, 1.0, low_open=True)
+    sharpness = _in_range("sharpness", sharpness, 0.0, 64.0, low_open=True)
     rng = np.random.default_rng(seed)
     members = 1 if batch is None else batch
     m = np.fft.fftfreq(n, d=1.0 / n)

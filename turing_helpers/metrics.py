@@ -27,6 +27,17 @@ Inputs
     ``vrmse``, ``pearson_correlation`` and ``correlation_time`` may hold inf/NaN, since
     a diverged rollout is a result to report, not a usage error; see those functions.)
 
+Uniform fields (one rule for every metric)
+    A constant field has no pattern, and a metric whose quantity does not exist for it
+    returns **NaN, never an error and never a made-up number**: ``dominant_wavelength``,
+    ``spectral_entropy`` and ``spectrum_distance`` (no spectrum to normalise) and
+    ``pearson_correlation`` (no variance). Metrics whose value is defined stay defined:
+    ``connected_components`` and ``euler_characteristic`` count 0, ``radial_spectrum``
+    is zero, ``compression_complexity`` is 0, ``vrmse``, ``pde_residual`` and
+    ``pixel_histogram_distance`` are ordinary numbers. A NaN is thus a statement ("no
+    pattern here"), so averages must count uniform fields apart (``is_uniform``) rather
+    than drop NaNs silently; ``turing_helpers.evaluation`` does that everywhere.
+
 Units
     ``dx`` and wavelengths in length units; wavenumbers q in radians per length unit
     (a wave of wavelength λ has q = 2π/λ); power in (field units)²; the PDE residual

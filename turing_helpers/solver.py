@@ -165,6 +165,11 @@ def simulate(model, u, v, *, steps: int, dt: float, dx: float, method: str = "eu
         _check_time_step(models, dt, dx, stencil)
 
     is_torch_input = type(u).__module__.startswith("torch")
+    for name, field in (("u", u), ("v", v)):
+        complex_field = field.is_complex() if hasattr(field, "is_complex") else np.iscomplexobj(field)
+        if complex_field:
+            raise ValueError(f"{name} must be real (concentrations); got a complex array, whose imaginary "
+                             f"part would be dropped")
     if is_torch_input and backend != "torch":
         raise ValueError(f"u is a torch tensor; use backend='torch' (got backend={backend!r})")
     state = _to_backend(u, v, backend, device)

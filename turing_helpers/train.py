@@ -26,6 +26,10 @@ def main(argv=None):
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     args = parser.parse_args(argv)
+    try:
+        importlib.import_module(TRAINERS[args.model]).check_arguments(args)
+    except ValueError as error:
+        parser.error(str(error))  # usage and the message on stderr, exit status 2
     args.run(args)
 
 

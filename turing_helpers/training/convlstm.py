@@ -31,6 +31,9 @@ VARIANCE_FLOOR = 1e-4   # default --floor: added to var(true) in the training lo
 #                         uniform fields (var → 0) weigh more, but finitely (The Well's VRMSE uses 1e-7)
 
 
+VALIDATION_HORIZON = 32  # frames forecast by the validation windows
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("budget")
     group.add_argument("--minutes", type=float, default=45.0, help="wall-clock training budget (default 45)")
@@ -122,6 +125,35 @@ def evaluate(model, windows, context: int, horizons=(1, 8, 32), batch: int = 64)
     return out
 
 
+def check_arguments(args) -> None:
+    """ValueError naming the first option outside its valid range (before any data are made)."""
+    from ..models.convlstm import ConvLSTMConfig
+    from .options import at_least, positive
+
+    try:
+        horizons = [int(h) for h in args.horizons.split(",")]
+    except ValueError:
+        raise ValueError(f"--horizons must be comma-separated integers >= 1, got {args.horizons!r}") from None
+    if not horizons or min(horizons) < 1:
+        raise ValueError(f"--horizons must be comma-separated integers >= 1, got {args.horizons!r}")
+    at_least("--minutes", args.minutes, 0, integer=False)
+    at_least("--epochs", args.epochs, 1, allow_none=True)
+    if args.minutes <= 0 and args.epochs is None:
+        raise ValueError("give a positive --minutes or an --epochs count")
+    for option in ("iters_per_epoch", "batch", "hidden", "embed", "threads"):
+        at_least("--" + option.replace("_", "-"), getattr(args, option), 1)
+    positive("--lr", args.lr)
+    positive("--floor", args.floor)
+    at_least("--noise", args.noise, 0, integer=False)
+    if isinstance(args.kernel, bool) or args.kernel < 1 or args.kernel % 2 == 0:
+        raise ValueError(f"--kernel must be an odd integer >= 1, got {args.kernel!r}")
+    at_least("--grid", args.grid, 8)
+    # training windows need context + the longest horizon; validation windows forecast 32 frames
+    at_least("--frames", args.frames, ConvLSTMConfig().context + max(max(horizons), VALIDATION_HORIZON) + 1)
+    # the 75/25 split by trajectory keeps a validation trajectory of every class from 3 on
+    at_least("--per-class", args.per_class, 3)
+
+
 def run(args) -> None:
     import torch
     from tqdm.auto import tqdm
@@ -129,12 +161,9 @@ def run(args) -> None:
     from ..data import TrajectoryConfig, split_by_trajectory, trajectories
     from ..models.convlstm import KIND, ConvLSTM, ConvLSTMConfig, config_dict
 
+    check_arguments(args)
     torch.set_num_threads(args.threads)
     horizons = [int(h) for h in args.horizons.split(",")]
-    if not horizons or min(horizons) < 1:
-        raise ValueError(f"--horizons must be positive integers, got {args.horizons!r}")
-    if args.minutes <= 0 and args.epochs is None:
-        raise ValueError("give a positive --minutes or an --epochs count")
 
     data_config = TrajectoryConfig(n=args.grid, frames=args.frames, per_class=args.per_class, seed=0)
     data = trajectories(data_config, progress=True)
@@ -143,7 +172,7 @@ def run(args) -> None:
     config = ConvLSTMConfig(hidden=args.hidden, embed=args.embed, kernel=args.kernel,
                             isotropic=not args.anisotropic)
     C = config.context
-    val_windows = validation_windows(frames, val_idx, C, 32, every=40)
+    val_windows = validation_windows(frames, val_idx, C, VALIDATION_HORIZON, every=40)
 
     torch.manual_seed(args.seed)
     model = ConvLSTM(config).to(args.device)

@@ -199,7 +199,29 @@ def _save(args, run: _Run, first_step: int, data_summary: dict, metrics=None, fi
     save_checkpoint(args.out, kind=CHECKPOINT_KIND, state=state)
 
 
+def check_arguments(args) -> None:
+    """ValueError naming the first option outside its valid range (before any data are made)."""
+    from .options import at_least, positive
+
+    at_least("--minutes", args.minutes, 0, integer=False)
+    at_least("--steps", args.steps, 1, allow_none=True)
+    positive("--lr", args.lr)
+    positive("--lr-final", args.lr_final, allow_none=True)
+    for option in ("batch", "log_every", "threads"):
+        at_least("--" + option.replace("_", "-"), getattr(args, option), 1)
+    if not 0 <= args.ema_decay < 1:
+        raise ValueError(f"--ema-decay must be in [0, 1), got {args.ema_decay!r}")
+    if isinstance(args.base, bool) or args.base < 8 or args.base % 8:
+        raise ValueError(f"--base must be a multiple of 8 (the GroupNorm groups) >= 8, got {args.base!r}")
+    positive("--save-every", args.save_every)
+    at_least("--eval-samples", args.eval_samples, 0)
+    at_least("--eval-reference", args.eval_reference, 2)
+    # the 90/10 split by seed keeps a validation field of every class from 5 seeds per class on
+    at_least("--per-class", args.per_class, 5)
+
+
 def run(args):
+    check_arguments(args)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     (train_x, train_y), (val_x, val_y), data_summary = build_dataset(

@@ -1,0 +1,23 @@
+"""Checks of the trainers' command-line options: each bad value is a ValueError that names
+the option and its valid range, raised before any data are generated."""
+from __future__ import annotations
+
+import math
+
+
+def at_least(option: str, value, minimum, integer: bool = True, allow_none: bool = False):
+    """``value`` ≥ ``minimum`` (an integer unless ``integer=False``; None if ``allow_none``)."""
+    if value is None and allow_none:
+        return
+    kind = "an integer" if integer else "a number"
+    if (integer and (isinstance(value, bool) or not isinstance(value, int))) or \
+            not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{option} must be {kind} >= {minimum:g}, got {value!r}")
+
+
+def positive(option: str, value, allow_none: bool = False):
+    """A finite number > 0 (None if ``allow_none``)."""
+    if value is None and allow_none:
+        return
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{option} must be a number > 0, got {value!r}")
