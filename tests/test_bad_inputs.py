@@ -59,6 +59,9 @@ def test_bad_input_is_a_named_value_error(call, words):
     (["ddpm", "--base", "12"], "--base must be a multiple of 8"),
     (["ddpm", "--ema-decay", "1"], r"--ema-decay must be in \[0, 1\)"),
     (["ddpm", "--batch", "0"], "--batch must be an integer >= 1"),
+    (["ddpm", "--device", "tpu9"], "--device must be a torch device"),
+    (["convlstm", "--device", "cuda:0"] if not torch.cuda.is_available() else ["convlstm", "--device", "nope"],
+     "--device"),
 ])
 def test_training_options_are_checked_before_any_work(options, words, capsys, tmp_path):
     """The entry point stops with argparse's usage error (exit 2) naming the option, before

@@ -12,7 +12,11 @@ __all__ = ["augment"]
 
 
 def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random periodic shift, 90° rotation and flip of each field; x (B, C, n, n) → same shape."""
+    """Random periodic shift, 90° rotation and flip of each field; x (B, C, n, n) → same shape.
+
+    generator: a CPU torch.Generator (the choices are drawn on the CPU, so a seed gives the
+    same augmentation whatever device x is on).
+    """
     B, _, n, _ = x.shape
     r = torch.randint(0, n, (B, 2), generator=generator)
     k = torch.randint(0, 4, (B,), generator=generator)

@@ -36,11 +36,12 @@ def main(argv=None):
     parser.add_argument("--eval-reference", type=int, default=64,
                         help="fresh solver patterns per class in each half of the quality table")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--device", type=str, default="cpu", help="torch device for sampling (default cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     payload = load_checkpoint(args.checkpoint, CHECKPOINT_KIND)
-    model = from_checkpoint(payload)
+    model = from_checkpoint(payload).to(args.device)
     start = time.time()
     sampling, scores = evaluation.tune_sampling(model, samples_per_class=args.samples,
                                                 reference_per_class=args.reference,

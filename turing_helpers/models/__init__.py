@@ -15,8 +15,9 @@ __all__ = ["load_pretrained", "PRETRAINED"]
 PRETRAINED = {"convlstm": "turing_helpers.models.convlstm", "ddpm": "turing_helpers.models.ddpm"}
 
 
-def load_pretrained(name: str, map_location="cpu"):
-    """The shipped model ``name`` ("convlstm" or "ddpm"), in eval mode, on ``map_location``."""
+def load_pretrained(name: str, device="cpu"):
+    """The shipped model ``name`` ("convlstm" or "ddpm"), in eval mode, on ``device``
+    (a torch device or its name, e.g. "cuda"; the DDPM then samples whole batches there)."""
     from ..checkpoints import load_checkpoint
 
     if name not in PRETRAINED:
@@ -25,4 +26,4 @@ def load_pretrained(name: str, map_location="cpu"):
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing; train it with `python -m turing_helpers.train {name}`")
     module = importlib.import_module(PRETRAINED[name])
-    return module.from_checkpoint(load_checkpoint(path, kind=name, map_location=map_location))
+    return module.from_checkpoint(load_checkpoint(path, kind=name)).to(device)

@@ -128,8 +128,9 @@ def evaluate(model, windows, context: int, horizons=(1, 8, 32), batch: int = 64)
 def check_arguments(args) -> None:
     """ValueError naming the first option outside its valid range (before any data are made)."""
     from ..models.convlstm import ConvLSTMConfig
-    from .options import at_least, positive
+    from .options import at_least, positive, torch_device
 
+    torch_device("--device", args.device)
     try:
         horizons = [int(h) for h in args.horizons.split(",")]
     except ValueError:

@@ -98,6 +98,8 @@ def add_arguments(parser):
                         help="fresh solver patterns per class in each half of the final quality table")
     parser.add_argument("--per-class", type=int, default=DataConfig.per_class, help="solver seeds per class")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--device", type=str, default="cpu",
+                        help="torch device for training and the final evaluation (default cpu; e.g. cuda)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     parser.add_argument("--out", type=Path, default=SHIPPED_DIR / "ddpm.pt", help="checkpoint path")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -119,8 +121,8 @@ def learning_rate_schedule(run_step: int, progress: float, lr: float, lr_final: 
 def _validation_loss(model: DDPM, x: torch.Tensor, y: torch.Tensor) -> float:
     """L_simple on the held-out fields with fixed t and noise (so epochs are comparable)."""
     g = torch.Generator().manual_seed(1234)
-    t = torch.randint(0, model.config.timesteps, (len(x),), generator=g)
-    noise = torch.randn(x.shape, generator=g)
+    t = torch.randint(0, model.config.timesteps, (len(x),), generator=g).to(x.device)
+    noise = torch.randn(x.shape, generator=g).to(x.device)  # drawn on the CPU: the same on every device
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -151,7 +153,7 @@ def _start(args) -> _Run:
     """A new model, or the one at ``args.out`` with its log, history and sampling choice."""
     config = DiffusionConfig(size=DataConfig.size, unet=UNetConfig(base=args.base), objective=args.objective or "v")
     if not args.resume:
-        model = DDPM(config)
+        model = DDPM(config).to(args.device)
         return _Run(config, model, EMA(model, args.ema_decay),
                     torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0), log=[], history=[])
     payload = load_checkpoint(args.out, CHECKPOINT_KIND)
@@ -164,6 +166,7 @@ def _start(args) -> _Run:
     model = DDPM(config)
     # a final (shipped) checkpoint keeps only the EMA weights; training resumes from them
     model.load_state_dict(payload["model"] if "model" in payload else payload["ema"]["model"])
+    model.to(args.device)
     ema = EMA(model, args.ema_decay)
     ema.load_state_dict(payload["ema"])
     ema.decay = args.ema_decay  # the command line, not the checkpoint, sets this run's decay
@@ -201,7 +204,7 @@ def _save(args, run: _Run, first_step: int, data_summary: dict, metrics=None, fi
 
 def check_arguments(args) -> None:
     """ValueError naming the first option outside its valid range (before any data are made)."""
-    from .options import at_least, positive
+    from .options import at_least, positive, torch_device
 
     at_least("--minutes", args.minutes, 0, integer=False)
     at_least("--steps", args.steps, 1, allow_none=True)
@@ -211,6 +214,7 @@ def check_arguments(args) -> None:
         at_least("--" + option.replace("_", "-"), getattr(args, option), 1)
     if not 0 <= args.ema_decay < 1:
         raise ValueError(f"--ema-decay must be in [0, 1), got {args.ema_decay!r}")
+    torch_device("--device", args.device)
     if isinstance(args.base, bool) or args.base < 8 or args.base % 8:
         raise ValueError(f"--base must be a multiple of 8 (the GroupNorm groups) >= 8, got {args.base!r}")
     positive("--save-every", args.save_every)
@@ -227,8 +231,10 @@ def run(args):
     (train_x, train_y), (val_x, val_y), data_summary = build_dataset(
         replace(DataConfig(), per_class=args.per_class), progress=not args.quiet)
     r = _start(args)
-    x, y = r.model.normalize(torch.from_numpy(train_x)), torch.from_numpy(train_y).long()  # (N, 2, n, n) in [−1, 1]
-    vx, vy = r.model.normalize(torch.from_numpy(val_x)), torch.from_numpy(val_y).long()
+    device = torch.device(args.device)
+    x = r.model.normalize(torch.from_numpy(train_x).to(device))  # (N, 2, n, n) in [−1, 1]
+    y = torch.from_numpy(train_y).long().to(device)
+    vx, vy = r.model.normalize(torch.from_numpy(val_x).to(device)), torch.from_numpy(val_y).long().to(device)
     generator = torch.Generator().manual_seed(args.seed + r.step)
     budget, first_step, first_elapsed = args.minutes * 60, r.step, r.elapsed
 
@@ -244,7 +250,7 @@ def run(args):
     r.model.train()
     start, last_save, running = time.time() - r.elapsed, time.time(), []
     while r.elapsed < budget and (args.steps is None or r.step < args.steps):
-        index = torch.randint(0, len(x), (args.batch,), generator=generator)
+        index = torch.randint(0, len(x), (args.batch,), generator=generator).to(device)
         for group in r.optimizer.param_groups:
             group["lr"] = learning_rate()
         loss = r.model.p_losses(augment(x[index], generator), y[index])  # batch (B, 2, n, n)

@@ -21,3 +21,15 @@ def positive(option: str, value, allow_none: bool = False):
         return
     if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{option} must be a number > 0, got {value!r}")
+
+
+def torch_device(option: str, value: str):
+    """A torch device name that exists here (``cpu``, ``cuda``, ``cuda:1``, ``mps``)."""
+    import torch
+
+    try:
+        device = torch.device(value)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{option} must be a torch device such as cpu or cuda, got {value!r}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{option} {value}: torch sees no CUDA device on this machine")
