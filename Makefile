@@ -75,16 +75,16 @@ quick: setup
 # `nbval-check-output` tag (recorded in tests/nbval_expected/); the committed notebooks have
 # no outputs. The copies run as a reader's would in Binder or Colab: in a folder of their own,
 # against a non-editable install of the package (in $(SITE), first on PYTHONPATH), so a
-# chapter that reached into the repository instead of the installed package fails here.
+# chapter that reached into the repository instead of the installed package fails here, and
+# with no network (tools/no_network.py, installed there as sitecustomize: only loopback connects).
 SITE := _build/site
 nbval: setup
 	@test -n "$(NOTEBOOKS)" || { echo "no notebooks in book/"; exit 1; }
 	rm -rf _build/nbval $(SITE)
-	$(PIP) install --quiet --no-deps --no-build-isolation --target $(SITE) .
+	$(PIP) install --quiet --no-deps --target $(SITE) .
+	cp tools/no_network.py $(SITE)/sitecustomize.py
 	$(PY) tools/nbval_notebooks.py _build/nbval $(NOTEBOOKS)
-	cd _build/nbval && PYTHONPATH=$(abspath $(SITE)) $(abspath $(PY)) -c \
-	  "import turing_helpers as th, pathlib; p = pathlib.Path(th.__file__).resolve(); \
-	   assert pathlib.Path('$(abspath $(SITE))').resolve() in p.parents, p; print('notebooks run against', p.parent)"
+	cd _build/nbval && PYTHONPATH=$(abspath $(SITE)) $(abspath $(PY)) $(abspath tools/check_notebook_env.py) $(abspath $(SITE))
 	cd _build/nbval && PYTHONPATH=$(abspath $(SITE)) $(abspath $(PY)) -m pytest --nbval-lax --nbval-current-env \
 	  --timeout=$(PYTEST_TIMEOUT) -p no:cacheprovider --rootdir=. *.ipynb
 
