@@ -138,3 +138,19 @@ def test_reverse_gates_are_the_samplers_step(tiny_ddpm, split, method, t, t_prev
 def test_bad_arguments_name_the_parameter(tiny_ddpm, call, message):
     with pytest.raises(ValueError, match=message):
         call(tiny_ddpm)
+
+
+def test_fitting_the_cell_recovers_the_parameters_from_a_wrong_start():
+    """Gradient descent through 3-frame rollouts (10 Euler steps a frame) of developed worms."""
+    from turing_helpers.training.gray_scott_cell import fit_gray_scott_cell
+
+    truth = th.preset("worms")
+    u, v = th.random_fourier(24, max_mode=2, seed=0, batch=2)
+    U, V = th.simulate(truth, u, v, steps=2000, dt=1.0, dx=DX, backend="numba", save_every=10)
+    frames = np.stack([U, V], axis=2)[:, 100:]  # (2, 101, 2, 24, 24), developed
+    windows = np.concatenate([frames[:, s:s + 4] for s in range(0, 96, 16)])
+    start = th.GrayScott(truth.F * 1.2, truth.k * 0.9, truth.Du * 0.8, truth.Dv * 1.2)
+    fit = fit_gray_scott_cell(windows, start, DX, iterations=150, lr=0.05)
+    for name, value in fit["parameters"].items():
+        assert value == pytest.approx(getattr(truth, name), rel=0.01), name
+    assert fit["history"][-1][1] < 1e-3 * fit["history"][0][1]
