@@ -57,7 +57,8 @@ book: setup
 	@echo "Book built: $(HTML)/index.html"
 
 # ---------------------------------------------------------------- test
-test: setup
+# system-packages first: without root a missing Chromium stops the run now, not after 30 minutes
+test: setup system-packages
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory nbval
 	$(MAKE) --no-print-directory book-strict
@@ -81,6 +82,7 @@ SITE := _build/site
 nbval: setup
 	@test -n "$(NOTEBOOKS)" || { echo "no notebooks in book/"; exit 1; }
 	rm -rf _build/nbval $(SITE)
+	rm -rf build  # setuptools reuses build/lib: a module deleted from the source would stay in
 	$(PIP) install --quiet --no-deps --target $(SITE) .
 	cp tools/no_network.py $(SITE)/sitecustomize.py
 	$(PY) tools/nbval_notebooks.py _build/nbval $(NOTEBOOKS)

@@ -31,7 +31,7 @@ def test_gray_scott_gates_are_the_euler_step(split, stencil):
 
 @pytest.mark.parametrize("n, batch", [(16, 1), (24, 3), (33, 2)])
 def test_gray_scott_cell_is_the_solver_over_1000_steps(n, batch):
-    names = ["spots", "maze", "worms"][:batch]
+    """A batch of starts (one parameter set: the cell has one) on even and odd grids."""
     u, v = th.random_fourier(n, max_mode=3, seed=1, batch=batch)
     cell = GrayScottCell(th.preset("spots"), DX, 1.0)
     us, vs = torch.from_numpy(u), torch.from_numpy(v)
@@ -41,7 +41,6 @@ def test_gray_scott_cell_is_the_solver_over_1000_steps(n, batch):
     ref_u, ref_v = th.simulate(th.preset("spots"), u, v, steps=1000, dt=1.0, dx=DX)
     np.testing.assert_allclose(us.numpy(), ref_u, rtol=0, atol=1e-12)
     np.testing.assert_allclose(vs.numpy(), ref_v, rtol=0, atol=1e-12)
-    assert names  # one model for the batch; the solver's batch of models is tested in test_solver
 
 
 def test_gray_scott_cell_gradient_matches_a_finite_difference():
@@ -122,6 +121,8 @@ def test_reverse_gates_are_the_samplers_step(tiny_ddpm, split, method, t, t_prev
     abar = d.alphas_cumprod
     if split == "eps" and method == "ancestral":  # amplification, not decay
         assert float(a) == pytest.approx(1 / float((1 - d.betas[t]).sqrt()), rel=1e-5) and float(a) > 1
+    if split == "x0" and t > 0:  # the coefficient of x_t is a decay (0 at DDIM's last step: x̂_0 itself)
+        assert 0 <= float(a) < 1 and (float(a) > 0 or t_prev == -1)
     if split == "eps" and method == "ddim":
         prev = abar[t_prev] if t_prev >= 0 else torch.tensor(1.0)
         assert float(a) == pytest.approx(float((prev / abar[t]).sqrt()), rel=1e-5) and float(a) > 1
@@ -132,6 +133,8 @@ def test_reverse_gates_are_the_samplers_step(tiny_ddpm, split, method, t, t_prev
     (lambda d: DDPMReverse(d, 10, torch.zeros(1, dtype=torch.long), t_prev=5), "ancestral step goes from t"),
     (lambda d: DDPMReverse(d, 10, torch.zeros(1, dtype=torch.long), split="mu"), "split must be"),
     (lambda d: DDPMForward(d, -1), "t must be an integer in"),
+    (lambda d: DDPMReverse(d, 10, torch.zeros(1, dtype=torch.long), method="ddim", t_prev=True), "t_prev must be"),
+    (lambda d: GrayScottEuler(th.preset("spots"), DX, 1.0).gates(np.ones((8, 8))), r"x must have shape \(\.\.\., 2"),
     (lambda d: GrayScottEuler(th.preset("spots"), DX, 1.0, split="diagonal"), "split must be"),
     (lambda d: GrayScottCell(th.GrayScott(0.0, 0.06), DX, 1.0), "F must be finite and > 0"),
 ])

@@ -34,12 +34,14 @@ CASES = [
     ("pearson_square square=0", lambda: th.pearson_square(16, square=0.0), r"in \(0, 1\]"),
     ("pearson_square noise<0", lambda: th.pearson_square(16, noise=-0.1), r"noise must be a real number in \[0, 1\]"),
     ("pearson_square batch=True", lambda: th.pearson_square(16, batch=True), "batch must be None or an integer"),
-    ("gaussian_bumps width=0.7", lambda: th.gaussian_bumps(16, width=0.7), "width"),
+    ("gaussian_bumps width=0.7", lambda: th.gaussian_bumps(16, width=0.7),
+     r"width \(a fraction of the side\) must be a real number in \(0, 0\.5\], got 0\.7"),
     ("gaussian_bumps n_bumps=(5, 2)", lambda: th.gaussian_bumps(16, n_bumps=(5, 2)), "n_bumps"),
     ("random_fourier max_mode=20", lambda: th.random_fourier(16, max_mode=20), r"max_mode must be an integer in \[1, n // 2 = 8\]"),
     ("random_fourier amplitude=2", lambda: th.random_fourier(16, amplitude=2.0), "amplitude"),
     ("stability_limit dx=0", lambda: th.stability_limit(SPOTS, 0.0), "dx must be finite and > 0"),
-    ("dominant_wavelength complex", lambda: th.metrics.dominant_wavelength(FIELD + 1j, 0.02), "field"),
+    ("dominant_wavelength complex", lambda: th.metrics.dominant_wavelength(FIELD + 1j, 0.02),
+     "field must be real-valued, got dtype complex128"),
 ]
 
 

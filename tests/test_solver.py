@@ -185,6 +185,17 @@ def test_grid_scale_growth_is_stopped_with_step_time_and_limit(monkeypatch):
             simulate(model, u, v, steps=20_000, dt=1.0, dx=dx, backend=backend)
 
 
+@pytest.mark.parametrize("n", [5, 7, 9])
+def test_the_guard_ignores_the_mean_on_odd_grids(n):
+    """On an odd × odd grid (−1)^(i+j) has a mean; a uniform field must not look like a
+    checkerboard (it did: a stable run on 5² was stopped at step 500)."""
+    from turing_helpers.solver import checkerboard_amplitude
+
+    u, v = np.full((n, n), 0.4), np.full((n, n), 0.2)
+    assert checkerboard_amplitude(u, v) < 1e-15
+    simulate(preset("spots"), u, v, steps=1_500, dt=1.0, dx=2.5 / 256)  # no SimulationDiverged
+
+
 @pytest.mark.parametrize("name", ["epsilon", "kappa", "mu", "theta", "spots", "bubbles"])
 def test_the_guard_leaves_developed_patterns_alone(name):
     """Resolved patterns have a checkerboard component far below the guard's threshold."""

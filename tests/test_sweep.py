@@ -89,7 +89,8 @@ def test_files_survive_a_package_release_but_not_a_format_change(serial, tmp_pat
     monkeypatch.setattr(turing_helpers, "__version__", "9.9.9")
     assert Sweep.load(path, expected=TINY).config == TINY
     monkeypatch.setattr(io, "DATA_FORMAT", io.DATA_FORMAT + 1)
-    with pytest.raises(FileMismatch, match=r"data format 1, this turing_helpers reads format 2; regenerate"):
+    old, new = io.DATA_FORMAT - 1, io.DATA_FORMAT
+    with pytest.raises(FileMismatch, match=rf"data format {old}, this turing_helpers reads format {new}; regenerate"):
         Sweep.load(path, expected=TINY)
 
 

@@ -12,8 +12,10 @@ import turing_helpers  # noqa: E402
 package = pathlib.Path(turing_helpers.__file__).resolve()
 if site not in package.parents:
     sys.exit(f"turing_helpers imports from {package}, not from the non-editable install in {site}")
+probe = socket.socket()
+probe.settimeout(2)  # if the guard were missing and a route existed, do not hang
 try:
-    socket.socket().connect(("192.0.2.1", 9))  # TEST-NET-1: never routed
+    probe.connect(("192.0.2.1", 9))  # TEST-NET-1: never routed
 except OSError as error:
     if "disabled" not in str(error):
         sys.exit(f"the network guard is not active: {error}")

@@ -1,9 +1,10 @@
-"""sitecustomize for the notebook tests: any connection off this machine raises OSError.
+"""sitecustomize for the notebook tests: a Python socket connection off this machine raises OSError.
 
 `make nbval` copies this file to _build/site/sitecustomize.py, which is first on the chapters'
 PYTHONPATH, so every Python process of the test (the kernels included) imports it at start.
 Loopback stays open: Jupyter talks to its kernels over 127.0.0.1. A chapter that downloads
-anything fails its cell with the message below, as it would on a reader's offline machine.
+anything through Python (urllib, requests, torch.hub, ...) fails its cell with the message below,
+as it would on a reader's offline machine; subprocesses and C-level clients are not covered.
 """
 import ipaddress
 import socket

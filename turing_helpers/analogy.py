@@ -1,6 +1,6 @@
 """One update rule, three systems: x_{n+1} = a_n ⊙ x_n + b_n(x_n) + σ_n ξ_n.
 
-The book's second thesis (chapter 7) is that an explicit Gray-Scott step, an LSTM's cell
+The book's second thesis (chapter 7, planned) is that an explicit Gray-Scott step, an LSTM's cell
 state and a DDPM step are all instances of this gated update: a factor ``a`` that keeps (or
 amplifies) the state's own value, an input ``b`` that depends on the state and its
 surroundings, and fresh noise ξ ~ N(0, I) of size ``σ``. Each class below returns the three
@@ -97,7 +97,7 @@ class GrayScottEuler(GatedUpdate):
         _gray_scott_gates(np.ones((3, 3)), np.zeros((3, 3)), 0, 0, 0, 0, 1.0, 1.0, stencil, split)  # check split
 
     def gates(self, x):
-        if x.shape[-3] != 2:
+        if x.ndim < 3 or x.shape[-3] != 2:
             raise ValueError(f"x must have shape (..., 2, N, N) (u and v), got {tuple(x.shape)}")
         u, v = x[..., 0, :, :], x[..., 1, :, :]
         m = self.model
@@ -126,10 +126,12 @@ class ConvLSTMCellState(GatedUpdate):
 
 # -- the DDPM ----------------------------------------------------------------------------
 class DDPMForward(GatedUpdate):
-    """One forward (noising) step x_{t−1} → x_t of a DDPM: a = √(1 − β_t), b = 0, σ = √β_t.
+    """Forward (noising) step number t of a DDPM: a = √(1 − β_t), b = 0, σ = √β_t.
 
-    ddpm: :class:`~turing_helpers.models.ddpm.DDPM`; t: 0 ≤ t < T. Composed from x_0 the
-    steps reproduce q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I).
+    ddpm: :class:`~turing_helpers.models.ddpm.DDPM`; t: 0 ≤ t < T, the package's 0-based
+    index (step t takes the clean data through steps 0 … t − 1 to level t, whose marginal is
+    ``q_sample(x_0, t)``). Composed from the clean data, steps 0 … t give
+    q(x_t | x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I) with ᾱ_t = Π_{s ≤ t} (1 − β_s).
     """
 
     def __init__(self, ddpm, t: int):
@@ -164,6 +166,8 @@ class DDPMReverse(GatedUpdate):
         if split not in ("eps", "x0"):
             raise ValueError(f"split must be 'eps' or 'x0', got {split!r}")
         t_prev = t - 1 if t_prev is None else t_prev
+        if isinstance(t_prev, bool) or not isinstance(t_prev, (int, np.integer)):
+            raise ValueError(f"t_prev must be an integer in [-1, t - 1 = {t - 1}], got {t_prev!r}")
         if method == "ancestral" and t_prev != t - 1:
             raise ValueError(f"the ancestral step goes from t to t - 1; got t_prev = {t_prev} for t = {t}")
         if not -1 <= t_prev < t:

@@ -65,7 +65,8 @@ def save_arrays(path, arrays: dict[str, np.ndarray], parameters: dict) -> Path:
 def load_arrays(path, expected_parameters: dict | None = None):
     """Load a file written by :func:`save_arrays` → (arrays dict, parameters dict).
 
-    Raises FileNotFoundError if there is no file, and FileMismatch if it is damaged or
+    Raises FileNotFoundError if there is no file, OSError if it cannot be read (a
+    permission, a directory), and FileMismatch if it is damaged or
     truncated, of another :data:`DATA_FORMAT`, or if ``expected_parameters`` (a subset)
     disagree with the stored ones. The package version that wrote it is not checked.
     """
@@ -79,7 +80,7 @@ def load_arrays(path, expected_parameters: dict | None = None):
             arrays = {name: data[name] for name in data.files if name != "__metadata__"}
     except (FileNotFoundError, FileMismatch):
         raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as error:
+    except (zipfile.BadZipFile, EOFError, ValueError, KeyError) as error:
         raise FileMismatch(f"{path} is damaged or truncated ({type(error).__name__}: {error}); "
                            f"delete it and regenerate it") from error
     if metadata.get("format", 1) != DATA_FORMAT:

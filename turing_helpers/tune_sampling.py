@@ -39,6 +39,16 @@ def main(argv=None):
     parser.add_argument("--device", type=str, default="cpu", help="torch device for sampling (default cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    from .training.options import at_least, torch_device
+
+    try:
+        torch_device("--device", args.device)
+        for option in ("samples", "reference", "threads"):
+            at_least("--" + option, getattr(args, option), 1 if option != "reference" else 2)
+        at_least("--eval-samples", args.eval_samples, 0)
+        at_least("--eval-reference", args.eval_reference, 2)
+    except ValueError as error:
+        parser.error(str(error))
     torch.set_num_threads(args.threads)
     payload = load_checkpoint(args.checkpoint, CHECKPOINT_KIND)
     model = from_checkpoint(payload).to(args.device)

@@ -1,7 +1,7 @@
 """Fit :class:`~turing_helpers.analogy.GrayScottCell`'s four parameters to trajectories.
 
 The smallest "recurrent network" that learns Gray-Scott is Gray-Scott itself with unknown
-(F, k, D_u, D_v): chapter 7 fits them by gradient descent through multi-frame rollouts
+(F, k, D_u, D_v): the planned chapter 7 fits them by gradient descent through multi-frame rollouts
 of the cell (each frame ``steps_per_frame`` Euler steps), from a deliberately wrong start,
 and compares the result with the ConvLSTM's 20,000 weights.
 """

@@ -31,5 +31,11 @@ def torch_device(option: str, value: str):
         device = torch.device(value)
     except (RuntimeError, TypeError):
         raise ValueError(f"{option} must be a torch device such as cpu or cuda, got {value!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"{option} {value}: torch sees no CUDA device on this machine")
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"{option} {value}: torch sees no CUDA device on this machine")
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"{option} {value}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"{option} {value}: torch sees no MPS (Apple GPU) device on this machine")
