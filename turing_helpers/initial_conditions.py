@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import check_in_range
+
 __all__ = ["pearson_square", "gaussian_bumps", "random_fourier"]
 
 
@@ -19,15 +21,6 @@ def _check(n, batch):
     return (n, n) if batch is None else (batch, n, n)
 
 
-def _in_range(name, value, low, high, low_open=False):
-    """A real number in [low, high] ((low, high] with ``low_open``), or ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(value) or value > high or value < low or (low_open and value == low):
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
-        raise ValueError(f"{name} must be a real number in {interval}, got {value!r}")
-    return float(value)
-
-
 def pearson_square(n: int = 256, square: float = 20 / 256, noise: float = 0.01, seed: int = 0,
                    batch: int | None = None):
     """Pearson's (1993) start: (u, v) = (1, 0) with a central square at (1/2, 1/4).
@@ -37,8 +30,8 @@ def pearson_square(n: int = 256, square: float = 20 / 256, noise: float = 0.01, 
     square's symmetry (Pearson: ±1%); values are clipped to [0, 1].
     """
     shape = _check(n, batch)
-    square = _in_range("square (a fraction of the side)", square, 0.0, 1.0, low_open=True)
-    noise = _in_range("noise", noise, 0.0, 1.0)
+    square = check_in_range("square (a fraction of the side)", square, 0.0, 1.0, low_open=True)
+    noise = check_in_range("noise", noise, 0.0, 1.0)
     rng = np.random.default_rng(seed)
     u, v = np.ones(shape), np.zeros(shape)
     half = max(1, int(round(square * n / 2)))
@@ -58,7 +51,7 @@ def gaussian_bumps(n: int = 128, n_bumps: int | tuple[int, int] = (3, 8), width:
     image, so bumps wrap across the edges.
     """
     shape = _check(n, batch)
-    width = _in_range("width (a fraction of the side)", width, 0.0, 0.5, low_open=True)
+    width = check_in_range("width (a fraction of the side)", width, 0.0, 0.5, low_open=True)
     counts = (n_bumps,) if np.isscalar(n_bumps) else tuple(n_bumps)
     if len(counts) not in (1, 2) or any(isinstance(c, bool) or not isinstance(c, (int, np.integer)) or c < 1
                                         for c in counts) or counts[0] > counts[-1]:
@@ -90,8 +83,8 @@ def random_fourier(n: int = 128, max_mode: int = 8, amplitude: float = 0.5, shar
     shape = _check(n, batch)
     if isinstance(max_mode, bool) or not isinstance(max_mode, (int, np.integer)) or not 1 <= max_mode <= n // 2:
         raise ValueError(f"max_mode must be an integer in [1, n // 2 = {n // 2}], got {max_mode!r}")
-    amplitude = _in_range("amplitude", amplitude, 0.0, 1.0, low_open=True)
-    sharpness = _in_range("sharpness", sharpness, 0.0, 64.0, low_open=True)
+    amplitude = check_in_range("amplitude", amplitude, 0.0, 1.0, low_open=True)
+    sharpness = check_in_range("sharpness", sharpness, 0.0, 64.0, low_open=True)
     rng = np.random.default_rng(seed)
     members = 1 if batch is None else batch
     m = np.fft.fftfreq(n, d=1.0 / n)

@@ -21,6 +21,7 @@ Methods:
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -337,13 +338,21 @@ def checkerboard_amplitude(u, v) -> float:
     u, v: (..., Ny, Nx) numpy arrays or torch tensors. Dimensionless (a concentration);
     the size of the grid-scale oscillation that an unstable explicit step grows.
     """
-    ny, nx = u.shape[-2:]
-    sign = np.where((np.arange(ny)[:, None] + np.arange(nx)[None, :]) % 2, -1.0, 1.0)
-    sign -= sign.mean()  # on an odd × odd grid (−1)^(i+j) has a mean: keep the field's mean out
+    sign = _checkerboard(*u.shape[-2:])
     if type(u).__module__.startswith("torch"):
-        sign = _torch().as_tensor(sign, dtype=u.dtype, device=u.device)
+        sign = _torch().tensor(sign, dtype=u.dtype, device=u.device)  # a copy: the cache is read-only
         return max(float((f * sign).mean(dim=(-2, -1)).abs().max()) for f in (u, v))
     return max(float(np.abs((f * sign).mean(axis=(-2, -1))).max()) for f in (u, v))
+
+
+@lru_cache(maxsize=8)
+def _checkerboard(ny: int, nx: int) -> np.ndarray:
+    """(−1)^(i+j) less its mean (non-zero on an odd × odd grid, where it would see the
+    field's mean as a checkerboard); shape (ny, nx), read-only."""
+    sign = np.where((np.arange(ny)[:, None] + np.arange(nx)[None, :]) % 2, -1.0, 1.0)
+    sign -= sign.mean()
+    sign.flags.writeable = False
+    return sign
 
 
 def _raise_grid_scale_growth(models, state, step, dt, dx, method, stencil, amplitude):

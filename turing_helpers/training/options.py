@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 
+from .._checks import check_count
+
 
 def at_least(option: str, value, minimum, integer: bool = True, allow_none: bool = False):
     """``value`` ≥ ``minimum`` (an integer unless ``integer=False``; None if ``allow_none``)."""
     if value is None and allow_none:
         return
-    kind = "an integer" if integer else "a number"
-    if (integer and (isinstance(value, bool) or not isinstance(value, int))) or \
-            not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
-        raise ValueError(f"{option} must be {kind} >= {minimum:g}, got {value!r}")
+    if integer:
+        check_count(option, value, minimum)
+    elif not isinstance(value, (int, float)) or not math.isfinite(value) or value < minimum:
+        raise ValueError(f"{option} must be a number >= {minimum:g}, got {value!r}")
 
 
 def positive(option: str, value, allow_none: bool = False):
