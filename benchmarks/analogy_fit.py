@@ -2,7 +2,7 @@
 
     python benchmarks/analogy_fit.py          # about 3 minutes on 2 CPU cores
 
-Writes ``turing_helpers/results/analogy_fit.json`` (for the planned chapter 7). Protocol:
+Writes ``turing_helpers/results/analogy_fit.json`` (read by chapter 7). Protocol:
 
 - Data: the shipped ConvLSTM's own training trajectories (its checkpoint's data protocol:
   32² periodic, dx = 2/128, a frame every 10 Euler steps of dt = 1, 401 frames), the

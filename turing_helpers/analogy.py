@@ -1,6 +1,6 @@
 """One update rule, three systems: x_{n+1} = a_n ⊙ x_n + b_n(x_n) + σ_n ξ_n.
 
-The book's second thesis (chapter 7, planned) is that an explicit Gray-Scott step, an LSTM's cell
+The book's second thesis (chapter 7) is that an explicit Gray-Scott step, an LSTM's cell
 state and a DDPM step are all instances of this gated update: a factor ``a`` that keeps (or
 amplifies) the state's own value, an input ``b`` that depends on the state and its
 surroundings, and fresh noise ξ ~ N(0, I) of size ``σ``. Each class below returns the three

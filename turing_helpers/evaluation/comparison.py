@@ -37,7 +37,7 @@ from .response import linear_response, spectral_gain
 
 __all__ = ["ComparisonConfig", "run", "summary_table", "stability_under_time", "ddpm_settling",
            "perturbation_recovery", "learned_gains", "pattern_complexity", "measure_cost", "CLIMATE_RULE",
-           "recovery_distance"]
+           "recovery_distance", "rollout_climate", "climate_verdict"]
 
 # How a 1000-frame rollout is classed, from its last-500-frame statistics against the solver's.
 CLIMATE_RULE = {"faded": "uniform in at least half the frames, or v std below half the solver's",
@@ -103,7 +103,8 @@ def _relative(value, reference):
     return (value - reference) / abs(reference)
 
 
-def _climate_verdict(model: dict, solver: dict) -> str:
+def climate_verdict(model: dict, solver: dict) -> str:
+    """"faded", "on the attractor" or "drifted": a rollout's climate against the solver's (:data:`CLIMATE_RULE`)."""
     if model["uniform_fraction"] >= 0.5 or model["v_std"] < 0.5 * solver["v_std"]:
         return "faded"
     close = (abs(_relative(model["v_std"], solver["v_std"])) <= 0.25
@@ -126,6 +127,14 @@ def _climate(stats: dict, v: np.ndarray, dx: float) -> dict:
         values = np.where(stats["uniform"], np.nan, stats[name])
         out[name] = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
     return out
+
+
+def rollout_climate(v, dx: float) -> dict:
+    """The climate of frames v (B, K, n, n) of rollouts: the time-and-trajectory means of
+    :func:`stability_under_time` (v std, uniform fraction, set wavelength, component density,
+    compression complexity), for any system's rollout."""
+    v = np.asarray(v, np.float64)
+    return _climate(pattern_statistics(v, dx), v, dx)
 
 
 def stability_under_time(convlstm, starts: dict, config: ComparisonConfig, progress=False) -> dict:
@@ -165,7 +174,7 @@ def stability_under_time(convlstm, starts: dict, config: ComparisonConfig, progr
                                      frames_[:, climate_mask, 1].astype(np.float64), config.dx)
             entry["series"][system] = {"v_std": stats["v_std"].mean(axis=0), "pde_residual": residual.mean(axis=0),
                                        "uniform_fraction": stats["uniform"].mean(axis=0)}
-        entry["verdict"] = _climate_verdict(entry["convlstm"], entry["solver"])
+        entry["verdict"] = climate_verdict(entry["convlstm"], entry["solver"])
         entry["end"] = {"convlstm": pred[:, -1], "solver": true_after[:, -1]}
         out[name] = entry
     pred = np.concatenate([p for p, _ in skill_scores])
