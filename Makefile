@@ -78,20 +78,33 @@ quick: setup
 # against a non-editable install of the package (in $(SITE), first on PYTHONPATH), so a
 # chapter that reached into the repository instead of the installed package fails here, and
 # with no network (tools/no_network.py, installed there as sitecustomize: only loopback connects).
-SITE := _build/site
+# The notebooks nbval executed are kept (tools/nbval_capture.py, as the scratch folder's
+# conftest.py) in $(EXECUTED), and book-strict builds the pages from them instead of running
+# every chapter a second time.
+SITE     := _build/site
+EXECUTED := _build/executed
 nbval: setup
 	@test -n "$(NOTEBOOKS)" || { echo "no notebooks in book/"; exit 1; }
-	rm -rf _build/nbval $(SITE)
+	rm -rf _build/nbval $(SITE) $(EXECUTED)
 	rm -rf build  # setuptools reuses build/lib: a module deleted from the source would stay in
 	$(PIP) install --quiet --no-deps --target $(SITE) .
 	cp tools/no_network.py $(SITE)/sitecustomize.py
 	$(PY) tools/nbval_notebooks.py _build/nbval $(NOTEBOOKS)
+	cp tools/nbval_capture.py _build/nbval/conftest.py
 	cd _build/nbval && PYTHONPATH=$(abspath $(SITE)) $(abspath $(PY)) $(abspath tools/check_notebook_env.py) $(abspath $(SITE))
-	cd _build/nbval && PYTHONPATH=$(abspath $(SITE)) $(abspath $(PY)) -m pytest --nbval-lax --nbval-current-env \
-	  --timeout=$(PYTEST_TIMEOUT) -p no:cacheprovider --rootdir=. *.ipynb
+	cd _build/nbval && NBVAL_EXECUTED_DIR=$(abspath $(EXECUTED)) PYTHONPATH=$(abspath $(SITE)) $(abspath $(PY)) \
+	  -m pytest --nbval-lax --nbval-current-env --timeout=$(PYTEST_TIMEOUT) -p no:cacheprovider --rootdir=. *.ipynb
 
+# The strict build (warnings are errors) from nbval's executed notebooks when they are those
+# of the current sources (tools/stage_executed_book.py checks, cell by cell); otherwise, e.g.
+# `make book-strict` on its own after an edit, the build executes the notebooks itself.
 book-strict: setup
-	$(JB) build -W -n --keep-going .
+	@if $(PY) tools/stage_executed_book.py $(EXECUTED) _build/book-src $(NOTEBOOKS); then \
+	  $(JB) build -W -n --keep-going --path-output . _build/book-src; \
+	else \
+	  echo "book-strict: executing the notebooks in the build"; \
+	  $(JB) build -W -n --keep-going .; \
+	fi
 
 # The browser test serves $(HTML) on 127.0.0.1 and feeds MathJax from $(NPM_DIR)
 # (CI has no CDN access); REQUIRE_BOOK_HTML=1 turns "no book / no browser" into failures.

@@ -118,6 +118,7 @@ def test_reverse_gates_are_the_samplers_step(tiny_ddpm, split, method, t, t_prev
     tolerance = 1e-4 if (split, t) == ("eps", 0) else 1e-5
     torch.testing.assert_close(update.step(x, noise), expected, rtol=tolerance, atol=tolerance)
     a, _, _ = update.gates(x)
+    assert update.factor() == pytest.approx(float(a), rel=1e-7)  # the same a, without the network
     abar = d.alphas_cumprod
     if split == "eps" and method == "ancestral":  # amplification, not decay
         assert float(a) == pytest.approx(1 / float((1 - d.betas[t]).sqrt()), rel=1e-5) and float(a) > 1

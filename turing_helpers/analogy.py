@@ -188,20 +188,28 @@ class DDPMReverse(GatedUpdate):
         c_eps = (1 - abar_prev - sigma**2).clamp(min=0).sqrt()
         return 0.0, abar_prev.sqrt(), c_eps, (sigma if self.eta > 0 and self.t_prev >= 0 else 0.0)
 
+    def _split(self, like):
+        """(a, coefficient of the split's drift direction, σ): the drift is that times x̂_0
+        (``"x0"``) or ε̂ (``"eps"``); none of it depends on the state."""
+        d = self.ddpm
+        c_x, c_x0, c_eps, sigma = self._coefficients(like)
+        sqrt_abar, sqrt_one_minus = d.alphas_cumprod[self.t].sqrt(), (1 - d.alphas_cumprod[self.t]).sqrt()
+        if self.split == "x0":  # write ε̂ = (x_t − √ᾱ_t x̂_0)/√(1 − ᾱ_t): everything on x_t and x̂_0
+            return c_x + c_eps / sqrt_one_minus, c_x0 - c_eps * sqrt_abar / sqrt_one_minus, sigma
+        # write x̂_0 = (x_t − √(1 − ᾱ_t) ε̂)/√ᾱ_t: everything on x_t and ε̂
+        return c_x + c_x0 / sqrt_abar, c_eps - c_x0 * sqrt_one_minus / sqrt_abar, sigma
+
+    def factor(self) -> float:
+        """The factor a of this step (a scalar: it does not depend on the state, so no network call)."""
+        return float(self._split(self.ddpm.betas)[0])
+
     @torch.no_grad()
     def gates(self, x):
         d = self.ddpm
         tt = torch.full((x.shape[0],), self.t, dtype=torch.long, device=x.device)
         eps, x0 = d.model_predictions(x, tt, self.labels, self.guidance)
-        c_x, c_x0, c_eps, sigma = self._coefficients(x)
-        sqrt_abar, sqrt_one_minus = d.alphas_cumprod[self.t].sqrt(), (1 - d.alphas_cumprod[self.t]).sqrt()
-        if self.split == "x0":  # write ε̂ = (x_t − √ᾱ_t x̂_0)/√(1 − ᾱ_t): everything on x_t and x̂_0
-            a = c_x + c_eps / sqrt_one_minus
-            b = (c_x0 - c_eps * sqrt_abar / sqrt_one_minus) * x0
-        else:  # write x̂_0 = (x_t − √(1 − ᾱ_t) ε̂)/√ᾱ_t: everything on x_t and ε̂
-            a = c_x + c_x0 / sqrt_abar
-            b = (c_eps - c_x0 * sqrt_one_minus / sqrt_abar) * eps
-        return a, b, sigma
+        a, drift, sigma = self._split(x)
+        return a, drift * (x0 if self.split == "x0" else eps), sigma
 
 
 # -- the smallest "LSTM" that is Gray-Scott ----------------------------------------------------

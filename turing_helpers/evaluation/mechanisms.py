@@ -144,7 +144,15 @@ def drift_feedback(ddpm, x0, label, t: int, guidance: float = 1.0, seed: int = 0
     - ``clean_gain`` (nbins,): the same for the part of x_t that is the clean pattern,
       ⟨Re (a x_t + b)^ (√ᾱ x̂0)^*⟩ / ⟨|(√ᾱ x̂0)^|²⟩ (does the step keep the pattern's own
       scales?), and ``noise_gain`` the same for the noise part √(1 − ᾱ) ε;
-    - ``power`` (nbins,): the radial power of x_t, of the clean part and of the noise part.
+    - ``power`` (nbins,): the radial power of x_t, of the clean part and of the noise part;
+    - the references a denoiser is measured against, fixed by the schedule and the data:
+      ``pure_noise_gain`` = √α_t (1 − ᾱ_{t−1})/(1 − ᾱ_t), the ideal step's gain on a shell
+      that holds only noise (the posterior mean's coefficient of x_t), ``pure_signal_gain``
+      = 1/√α_t, its gain on a shell that holds only signal, and ``wiener_gain`` (nbins,),
+      the gain of the optimal *linear* denoiser for Gaussian data with the clean fields'
+      spectrum: pure_noise + (pure_signal − pure_noise) · SNR/(1 + SNR), with SNR(q) the
+      clean part's power over the noise's, (1 − ᾱ_t)/N² per mode. A measured gain above the
+      Wiener curve keeps that scale more than any linear filter of the spectrum would.
     """
     import torch
 
@@ -173,7 +181,13 @@ def drift_feedback(ddpm, x0, label, t: int, guidance: float = 1.0, seed: int = 0
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(total > 0, cross.mean(axis=0) / np.where(total > 0, total, 1.0), np.nan)
 
+    n = x0.shape[-1]
+    pure_noise = float(ddpm.posterior_mean_coef2[t])
+    pure_signal = float(1.0 / (1.0 - ddpm.betas[t]).sqrt())
+    snr = p_signal.mean(axis=0) / (float(1 - abar) / n**2)
+    wiener = pure_noise + (pure_signal - pure_noise) * snr / (1.0 + snr)
     return {"q": q, "a": a, "sigma": float(sigma), "t": int(t),
+            "pure_noise_gain": pure_noise, "pure_signal_gain": pure_signal, "wiener_gain": wiener,
             "drift_gain": share(b, x_t, p_state), "clean_gain": share(kept, signal_part, p_signal),
             "noise_gain": share(kept, noise_part, p_noise),
             "power": {"state": p_state.mean(axis=0), "signal": p_signal.mean(axis=0),
