@@ -151,3 +151,16 @@ def test_rollout_climate_tells_a_kept_pattern_from_a_faded_one():
     assert faded["uniform_fraction"] == 1 and np.isnan(faded["dominant_wavelength"])
     assert climate_verdict(solver, solver) == "on the attractor"
     assert climate_verdict(faded, solver) == "faded"
+
+
+def test_wiener_reference_lies_between_the_schedules_two_limits(tiny_ddpm):
+    ddpm, t = tiny_ddpm, 20
+    x0 = np.random.default_rng(1).uniform(0, 0.5, (4, 2, 16, 16)).astype(np.float32)
+    out = mechanisms.drift_feedback(ddpm, x0, 1, t, seed=0, dx=DX)
+    assert out["pure_signal_gain"] == pytest.approx(out["a"], rel=1e-6)  # the "eps" factor is 1/√α_t
+    assert out["pure_noise_gain"] == pytest.approx(float(ddpm.posterior_mean_coef2[t]))
+    wiener = out["wiener_gain"][1:]
+    assert np.all((wiener >= out["pure_noise_gain"] - 1e-12) & (wiener <= out["pure_signal_gain"] + 1e-12))
+    flat = np.full_like(x0, 0.3)                                     # no signal at any scale
+    none = mechanisms.drift_feedback(ddpm, flat, 1, t, seed=0, dx=DX)
+    np.testing.assert_allclose(none["wiener_gain"][1:], none["pure_noise_gain"], rtol=1e-12)
