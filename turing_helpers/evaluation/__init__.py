@@ -15,7 +15,9 @@ definition of each quantity:
 
 Modules: :mod:`.patterns` (statistics of sets of patterns and their comparison),
 :mod:`.forecast` (skill of rollouts), :mod:`.response` (linear response of any one-frame
-map), :mod:`.ddpm` (the DDPM's per-class quality table and sampler tuning).
+map), :mod:`.ddpm` (the DDPM's per-class quality table and sampler tuning),
+:mod:`.comparison` (chapter 6's experiments on all three systems) and :mod:`.mechanisms`
+(chapter 7: the ConvLSTM's gates against the chemistry, the DDPM's drift per scale).
 """
 from __future__ import annotations
 
