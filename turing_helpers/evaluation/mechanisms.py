@@ -31,17 +31,12 @@ def field_correlation(a, b) -> np.ndarray:
 
     a, b: arrays of one shape (..., H, W). Returns (...) correlations in [−1, 1]; NaN where
     either field is constant (no correlation is defined there; the callers count those apart).
+    The package's one definition, :func:`turing_helpers.metrics.pearson_correlation`.
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.shape != b.shape or a.ndim < 2:
         raise ValueError(f"a and b must have one shape (..., H, W), got {a.shape} and {b.shape}")
-    constant = (np.ptp(a, axis=(-2, -1)) == 0) | (np.ptp(b, axis=(-2, -1)) == 0)  # exactly: no threshold
-    a = a - a.mean(axis=(-2, -1), keepdims=True)
-    b = b - b.mean(axis=(-2, -1), keepdims=True)
-    norm = np.sqrt((a * a).sum(axis=(-2, -1)) * (b * b).sum(axis=(-2, -1)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = (a * b).sum(axis=(-2, -1)) / norm
-    return np.where(constant, np.nan, np.clip(r, -1.0, 1.0))
+    return np.asarray(metrics.pearson_correlation(a, b))
 
 
 def shifted_correlation(a, b, seed: int = 0) -> np.ndarray:
