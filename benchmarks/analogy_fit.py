@@ -4,8 +4,8 @@
 
 Writes ``turing_helpers/results/analogy_fit.json`` (read by chapter 7). Protocol:
 
-- Data: the shipped ConvLSTM's own training trajectories (its checkpoint's data protocol:
-  32² periodic, dx = 2/128, a frame every 10 Euler steps of dt = 1, 401 frames), the
+- Data: the training trajectories of chapter 4's first ConvLSTM (``FIT_DATA``: 32²
+  periodic, dx = 2/128, a frame every 10 Euler steps of dt = 1, 401 frames, seed 0), the
   training split only, ``--per-class`` trajectories per class (default 4), windows of
   ``--window`` + 1 frames (default 3 + 1) every ``--stride`` frames (default 20) from frame
   200 on (the developed regime), windows whose last frame is uniform left out.
@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import asdict
 
 import numpy as np
 import torch
 
 from turing_helpers import preset
-from turing_helpers.checkpoints import SHIPPED_DIR, load_checkpoint, machine_description
+from turing_helpers.checkpoints import machine_description
 from turing_helpers.data import WELL_CLASSES, TrajectoryConfig, split_by_trajectory, trajectories
 from turing_helpers.io import write_json
 from turing_helpers.metrics import is_uniform
 from turing_helpers.results import path as result_path
 from turing_helpers.training.gray_scott_cell import PARAMETERS, fit_gray_scott_cell
 
+FIT_DATA = TrajectoryConfig(n=32, frames=401, per_class=16, seed=0)
 START_FACTORS = {"F": 1.3, "k": 0.85, "Du": 0.7, "Dv": 1.4}
 
 
@@ -44,12 +46,12 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    protocol = load_checkpoint(SHIPPED_DIR / "convlstm.pt", "convlstm")["data"]
-    config = TrajectoryConfig(**{k: (tuple(v) if k == "classes" else v) for k, v in protocol.items()
-                                 if k in TrajectoryConfig.__dataclass_fields__})
+    config = FIT_DATA
+    protocol = asdict(config) | {"split": "split_by_trajectory(labels, (0.75, 0.25), seed=0)"}
     data = trajectories(config, progress=True)
     train, _ = split_by_trajectory(data["labels"], (0.75, 0.25), seed=0)
-    result = {"protocol": vars(args) | {"data": protocol, "start_factors": START_FACTORS,
+    options = {key: value for key, value in vars(args).items() if key != "out"}
+    result = {"protocol": options | {"data": protocol, "start_factors": START_FACTORS,
                                         "first_frame": 200, "command": "python benchmarks/analogy_fit.py"},
               "machine": machine_description(), "classes": {}}
     began = time.perf_counter()

@@ -1,50 +1,165 @@
-"""Evaluate the shipped ConvLSTM on unseen 128² trajectories; write turing_helpers/results/convlstm_eval.json.
+"""Evaluate a ConvLSTM checkpoint on fresh data; write turing_helpers/results/convlstm_eval.json.
 
-    python benchmarks/convlstm_eval.py            # about 10-15 minutes on 2 CPU cores
+    python benchmarks/convlstm_eval.py                      # the shipped model, ~15 min on 2 CPU cores
+    git show a02a080:turing_helpers/checkpoints/convlstm.pt > /tmp/convlstm_v1.pt
+    python benchmarks/convlstm_eval.py --checkpoint /tmp/convlstm_v1.pt \
+        --out turing_helpers/results/convlstm_eval_v1.json # the first model, same protocol
 
-Protocol (chapter 4 reads and states it):
+Protocol (chapter 4 reads and states it; every seed is one no training run used):
 
-- Test data: ``TrajectoryConfig(n=128, frames=1001, per_class=2, seed=1)`` — The Well's
-  grid, spacing and length (1001 frames, one every 10 time units), two trajectories per
-  class (one Gaussian-bump and one Fourier start); training used seed 0, so no test
-  trajectory was seen.
-- Windows: 4 context frames starting at frames 0, stride, 2·stride, … (default stride
-  100) of every trajectory, each followed by 100 frames to forecast. The Well averages
-  over all windows; a stride subsamples them evenly, from the first frames (the pattern
-  forming) to the last (developed).
-- Scores from the shared evaluation layer (``turing_helpers.evaluation.forecast_skill``):
-  VRMSE at horizon h per window and channel (u, v), sqrt(mean (ŷ − y)² / (var y + 1e-7))
-  over the grid, averaged over channels; its mean, median and pooled value
-  sqrt(Σ MSE / Σ var) over windows, overall and per class. Windows whose target becomes
-  uniform (a trajectory that died) are scored apart and left out of these numbers, since
-  var y ≈ 0 makes their scores explode. Persistence (repeat the last context frame) beside it.
-- Correlation time (Lippe et al. 2023), per window: frames until the channel-averaged
-  Pearson correlation with the truth first drops below 0.8 / 0.9 / 0.95, a collapsed
-  (constant) prediction counting as decorrelated; the median over windows is reported.
-- Long rollouts: from frames 0-3 of one trajectory per class (the Fourier starts), 997
-  predicted frames (to frame 1000) — the range of the values, whether they stay finite,
-  the PDE residual of the predicted fields (metrics.pde_residual) beside the solver's.
+- **Forecast windows** on The Well's grid: ``TrajectoryConfig(n=128, frames=1001,
+  per_class=2, seed=1, bump_width=0.04)``, two trajectories per class (a Gaussian-bump and a
+  Fourier start), 1001 frames one every 10 time units. Windows: 4 context frames starting at
+  frames 0, stride, 2·stride, … (default 100), each followed by 100 frames to forecast — from
+  the pattern forming to the developed pattern. Scores from the shared evaluation layer
+  (``turing_helpers.evaluation.forecast_skill``): per window the VRMSE at horizon h averaged
+  over (u, v); per class and overall its mean, median and pooled value sqrt(Σ MSE / Σ var);
+  windows whose target is uniform (a trajectory that died) apart, never in these numbers;
+  persistence (repeat the last context frame) beside it; the correlation time, per window
+  the frames until the channel-averaged Pearson r first drops below 0.8 / 0.9 / 0.95, a
+  collapsed prediction counting as decorrelated (``metrics.decorrelation_frame``).
+- **One step, The Well's way**: every window start 0, 10, 20, … of the same trajectories,
+  one predicted frame, VRMSE averaged over windows (mean and median; uniform targets apart).
+- **Climate**: developed solver states of fresh seeds
+  (``data.developed_patterns(64, 8, seed=41)``: 10,000 solver steps, 64², uniform ones
+  dropped), 1000-frame rollouts beside the solver from the same states
+  (``evaluation.comparison.stability_under_time``); per class the time-and-trajectory means of
+  v std, set wavelength and component density over frames 500–1000, their relative
+  difference from the solver's, the verdict of chapter 6's rule, and the range of the values.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from turing_helpers import preset
-from turing_helpers.checkpoints import SHIPPED_DIR, load_checkpoint
-from turing_helpers.data import WELL_CLASSES, TrajectoryConfig, trajectories
+from turing_helpers.checkpoints import SHIPPED_DIR, load_checkpoint, machine_description
+from turing_helpers.data import WELL_CLASSES, TrajectoryConfig, developed_patterns, trajectories
 from turing_helpers.evaluation import forecast_scores, forecast_skill
-from turing_helpers.io import write_json
-from turing_helpers.metrics import pde_residual, vrmse
+from turing_helpers.evaluation.comparison import ComparisonConfig, stability_under_time
+from turing_helpers.io import plain, write_json
 from turing_helpers.models.convlstm import from_checkpoint
 from turing_helpers.results import path as result_path
 
 RESULTS = result_path("convlstm_eval")
+# The Well's published one-step VRMSE for gray_scott_reaction_diffusion (Ohana et al. 2024,
+# table 3). Weak anchors: the FNO/TFNO numbers came from a wrapper that discarded the spectral
+# blocks' output (the_well PR #64), and all four were trained and tested on The Well's files.
 WELL_ONE_STEP = {"FNO": 0.1365, "TFNO": 0.3633, "U-Net": 0.2252, "CNextU-Net": 0.1761}
+TEST_DATA = TrajectoryConfig(n=128, frames=1001, per_class=2, seed=1, bump_width=0.04)
+CLIMATE = {"n": 64, "per_class": 8, "seed": 41}
+TABLE_HORIZONS = (1, 10, 30, 100)
+CLIMATE_TOLERANCE = 0.15  # the issue's target: within 15% of the solver's statistics
+CLIMATE_STATISTICS = ("v_std", "dominant_wavelength", "component_density")
+
+
+def _rollout_scores(model, frames, index, context: int, horizon: int, batch: int) -> dict:
+    """forecast_scores of the model and of persistence over windows index [(trajectory, start)]."""
+    scores = {"model": [], "persistence": []}
+    for b in range(0, len(index), batch):
+        windows = np.stack([frames[i, s:s + context + horizon] for i, s in index[b:b + batch]])
+        with torch.no_grad():
+            pred = model.rollout(torch.from_numpy(windows[:, :context]), horizon).numpy()
+        true = windows[:, context:]
+        last = np.broadcast_to(windows[:, context - 1:context], true.shape)
+        scores["model"].append(forecast_scores(pred, true))
+        scores["persistence"].append(forecast_scores(last, true))
+    return {name: {key: np.concatenate([s[key] for s in parts]) for key in parts[0]}
+            for name, parts in scores.items()}
+
+
+def forecast_section(model, frames, labels, stride: int, horizon: int, batch: int) -> dict:
+    C = model.config.context
+    starts = list(range(0, frames.shape[1] - C - horizon + 1, stride))
+    index = [(i, s) for i in range(len(frames)) for s in starts]
+    window_labels = np.array([labels[i] for i, _ in index])
+    scores = _rollout_scores(model, frames, index, C, horizon, batch)
+    skill = {name: forecast_skill(None, None, labels=window_labels, classes=WELL_CLASSES, scores=s)
+             for name, s in scores.items()}
+    table = {"horizon": list(range(1, horizon + 1))}
+    for name, s in skill.items():
+        for statistic in ("mean", "median", "pooled"):
+            table[f"{name}_{statistic}"] = s["vrmse"][statistic].tolist()
+            table[f"{name}_per_class_{statistic}"] = {
+                c: e["vrmse"][statistic].tolist() for c, e in s["per_class"].items() if e["windows"]}
+        table[f"{name}_correlation"] = s["correlation"]["mean"].tolist()
+    targets = {}
+    for c in WELL_CLASSES:
+        entry = skill["model"]["per_class"][c]
+        if not entry["windows"]:
+            targets[c] = {"windows": 0}
+            continue
+        model_median = entry["vrmse"]["median"]
+        pers_median = skill["persistence"]["per_class"][c]["vrmse"]["median"]
+        below = model_median < pers_median
+        targets[c] = {
+            "windows": entry["windows"],
+            "uniform_target_windows": entry["uniform_target"]["windows"],
+            "median_below_persistence_every_horizon": bool(below.all()),
+            "horizons_median_not_below": [int(h) for h in np.flatnonzero(~below) + 1],
+            "at": {str(h): {"model_median": float(model_median[h - 1]), "persistence_median": float(pers_median[h - 1]),
+                            "model_pooled": float(entry["vrmse"]["pooled"][h - 1]),
+                            "persistence_pooled": float(
+                                skill["persistence"]["per_class"][c]["vrmse"]["pooled"][h - 1])}
+                   for h in TABLE_HORIZONS if h <= horizon}}
+    return {"windows": {"context": C, "starts": starts, "count": len(index), "stride": stride,
+                        "developed": skill["model"]["windows"],
+                        "uniform_target": skill["model"]["uniform_target"]["windows"]},
+            "table": table, "per_class_targets": targets,
+            "correlation_time": {name: {t: c["median"] for t, c in s["correlation_time"].items()}
+                                 for name, s in skill.items()},
+            "skill": skill}
+
+
+def one_step_section(model, frames, labels, every: int, batch: int) -> dict:
+    C = model.config.context
+    index = [(i, s) for i in range(len(frames)) for s in range(0, frames.shape[1] - C, every)]
+    scores = _rollout_scores(model, frames, index, C, 1, batch)
+    out = {"window_every": every, "windows": len(index)}
+    for name, s in scores.items():
+        keep = ~s["uniform_target"][:, 0]
+        values = s["vrmse"][keep, 0]
+        out[name] = {"mean": float(values.mean()), "median": float(np.median(values)),
+                     "uniform_target_windows": int((~keep).sum())}
+    out["per_class_mean"] = {}
+    window_labels = np.array([labels[i] for i, _ in index])
+    keep = ~scores["model"]["uniform_target"][:, 0]
+    for k, c in enumerate(WELL_CLASSES):
+        mask = keep & (window_labels == k)
+        out["per_class_mean"][c] = {name: float(s["vrmse"][mask, 0].mean()) for name, s in scores.items()}
+    return out
+
+
+def climate_section(model, frames: int = 1000) -> dict:
+    fields, labels, kept = developed_patterns(CLIMATE["n"], CLIMATE["per_class"], CLIMATE["seed"])
+    starts = {c: fields[labels == k] for k, c in enumerate(WELL_CLASSES)}
+    config = ComparisonConfig(size=CLIMATE["n"], start_seed=CLIMATE["seed"], frames=frames,
+                             climate_from=frames // 2, horizon=min(100, frames))
+    result = stability_under_time(model, starts, config, progress=True)
+    out = {"protocol": CLIMATE | {"frames": frames, "climate_from": config.climate_from, "kept": kept,
+                                  "starts": {c: int(len(f)) for c, f in starts.items()}},
+           "tolerance": CLIMATE_TOLERANCE, "per_class": {}}
+    for c in WELL_CLASSES:
+        entry = result[c]
+        model_climate, solver_climate = entry["convlstm"], entry["solver"]
+        relative = {s: (model_climate[s] - solver_climate[s]) / abs(solver_climate[s]) for s in CLIMATE_STATISTICS}
+        end = entry["end"]["convlstm"]
+        out["per_class"][c] = {
+            "convlstm": model_climate, "solver": solver_climate, "relative": relative,
+            "within_tolerance": bool(all(np.isfinite(v) and abs(v) <= CLIMATE_TOLERANCE for v in relative.values())),
+            "faded": entry["verdict"] == "faded", "verdict": entry["verdict"],
+            "end_finite": bool(np.isfinite(end).all()), "end_min": float(end.min()), "end_max": float(end.max()),
+            "series": entry["series"]}
+    out["record"] = result["record"]
+    out["skill_first_frames"] = {"horizon": config.horizon,
+                                 "model_median": result["skill"]["convlstm"]["vrmse"]["median"].tolist(),
+                                 "persistence_median": result["skill"]["persistence"]["vrmse"]["median"].tolist()}
+    return out
 
 
 def main(argv=None):
@@ -52,9 +167,12 @@ def main(argv=None):
     parser.add_argument("--checkpoint", type=Path, default=SHIPPED_DIR / "convlstm.pt")
     parser.add_argument("--stride", type=int, default=100, help="frames between window starts (default 100)")
     parser.add_argument("--horizon", type=int, default=100)
-    parser.add_argument("--long", type=int, default=1000, help="last frame of the long rollouts (default 1000)")
+    parser.add_argument("--one-step-every", type=int, default=10, help="frames between one-step windows (default 10)")
+    parser.add_argument("--climate-frames", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=12)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--climate-only", action="store_true",
+                        help="only the climate section (e.g. for an intermediate training stage)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -63,90 +181,75 @@ def main(argv=None):
 
     payload = load_checkpoint(args.checkpoint, kind="convlstm")
     model = from_checkpoint(payload)
-    C = model.config.context
-    data_config = TrajectoryConfig(n=128, frames=1001, per_class=2, seed=1)
-    data = trajectories(data_config, progress=True)
-    frames, labels, kinds = data["frames"], data["labels"], data["kinds"]   # (N, T, 2, 128, 128)
-    N, T = frames.shape[:2]
+    seconds, forecast, one_step = {}, {}, None
+    if not args.climate_only:
+        data = trajectories(TEST_DATA, progress=True)
+        frames, labels = data["frames"], data["labels"]                      # (N, T, 2, 128, 128)
+        t = time.perf_counter()
+        forecast = forecast_section(model, frames, labels, args.stride, args.horizon, args.batch)
+        seconds["forecast"] = time.perf_counter() - t
+        t = time.perf_counter()
+        one_step = one_step_section(model, frames, labels, args.one_step_every, args.batch)
+        seconds["one_step"] = time.perf_counter() - t
+    t = time.perf_counter()
+    climate = climate_section(model, args.climate_frames)
+    seconds["climate"] = time.perf_counter() - t
+    seconds["total"] = time.perf_counter() - started
 
-    # -- VRMSE against horizon (batch by batch: the forecasts of all windows would take GBs) --
-    H = args.horizon
-    starts = list(range(0, T - C - H + 1, args.stride))
-    index = [(i, s) for i in range(N) for s in starts]
-    scores = {"model": [], "persistence": []}                                 # per window (H,) arrays
-    for b in range(0, len(index), args.batch):
-        windows = np.stack([frames[i, s:s + C + H] for i, s in index[b:b + args.batch]])   # (w, C+H, 2, n, n)
-        with torch.no_grad():
-            pred = model.rollout(torch.from_numpy(windows[:, :C]), H).numpy()           # (w, H, 2, n, n)
-        true = windows[:, C:]
-        last = np.broadcast_to(windows[:, C - 1:C], true.shape)
-        for name, p in (("model", pred), ("persistence", last)):
-            scores[name].append(forecast_scores(p, true))
-    window_labels = np.array([labels[i] for i, _ in index])
-    skill = {name: forecast_skill(None, None, labels=window_labels, classes=WELL_CLASSES,
-                                  scores={key: np.concatenate([s[key] for s in parts]) for key in parts[0]})
-             for name, parts in scores.items()}
-    table = {"horizon": list(range(1, H + 1))}
-    for name, s in skill.items():
-        table[f"{name}_mean"] = s["vrmse"]["mean"].tolist()
-        table[f"{name}_median"] = s["vrmse"]["median"].tolist()
-        table[f"{name}_pooled"] = s["vrmse"]["pooled"].tolist()
-        table[f"{name}_per_class_mean"] = {c: e["vrmse"]["mean"].tolist() for c, e in s["per_class"].items()
-                                           if e["windows"]}
-        table[f"{name}_per_class_median"] = {c: e["vrmse"]["median"].tolist() for c, e in s["per_class"].items()
-                                             if e["windows"]}
-        table[f"{name}_correlation"] = s["correlation"]["mean"].tolist()
-    below = {h: bool(table["model_mean"][h - 1] < table["persistence_mean"][h - 1]) for h in table["horizon"]}
-
-    # -- long rollouts -------------------------------------------------------------------
-    long_idx = [int(np.flatnonzero((labels == k) & (kinds == 1))[0]) for k in range(len(WELL_CLASSES))]
-    steps = args.long - C + 1
-    with torch.no_grad():
-        long_pred = model.rollout(torch.from_numpy(frames[long_idx, :C]), steps).numpy()   # (6, steps, 2, n, n)
-    dx = data_config.dx
-    checkpoints = [t for t in (10, 50, 100, 250, 500, 750, 1000) if t <= args.long]
-    long = {"frames": checkpoints, "classes": [WELL_CLASSES[labels[i]] for i in long_idx], "model_residual": [],
-            "solver_residual": [], "vrmse": [], "finite": bool(np.isfinite(long_pred).all()),
-            "min": float(np.nanmin(long_pred)), "max": float(np.nanmax(long_pred)),
-            "model_std": [], "solver_std": []}
-    for j, i in enumerate(long_idx):
-        gs = preset(WELL_CLASSES[labels[i]])
-        p = long_pred[j, [t - C for t in checkpoints]]                          # (K, 2, n, n)
-        y = frames[i, checkpoints]
-        long["model_residual"].append(pde_residual(gs, p[:, 0], p[:, 1], dx).tolist())
-        long["solver_residual"].append(pde_residual(gs, y[:, 0], y[:, 1], dx).tolist())
-        long["vrmse"].append(vrmse(p, y).mean(axis=-1).tolist())
-        long["model_std"].append(p[:, 1].std(axis=(-2, -1)).tolist())
-        long["solver_std"].append(y[:, 1].std(axis=(-2, -1)).tolist())
+    command = " ".join(["python benchmarks/convlstm_eval.py", *(sys.argv[1:] if argv is None else argv)])
+    from turing_helpers.metrics import is_uniform
 
     result = {
-        "command": "python benchmarks/convlstm_eval.py",
-        "checkpoint": str(args.checkpoint.name),
+        "command": command,
+        "checkpoint": args.checkpoint.name,
+        "checkpoint_sha256": hashlib.sha256(args.checkpoint.read_bytes()).hexdigest(),
         "checkpoint_training_seconds": payload.get("training_seconds"),
-        "data": {"n": data_config.n, "frames": data_config.frames, "per_class": data_config.per_class,
-                 "seed": data_config.seed, "trajectories": int(N)},
-        "windows": {"context": C, "starts": starts, "count": len(index), "stride": args.stride},
+        "checkpoint_initialised_from": (payload.get("initialised_from") or {}).get("sha256"),
+        "data": None if args.climate_only else (
+            {key: value for key, value in vars(TEST_DATA).items() if key != "classes"}
+            | {"trajectories": int(len(frames)), "dead_at_last_frame": int(np.sum(is_uniform(frames[:, -1, 1])))}),
         "well_one_step": WELL_ONE_STEP,
-        "table": table,
-        "model_below_persistence": {"all": all(below.values()),
-                                    "horizons_not_below": [h for h, b in below.items() if not b]},
-        "correlation_time": {name: {t: c["median"] for t, c in s["correlation_time"].items()}
-                             for name, s in skill.items()},
-        "uniform_target_windows": skill["model"]["uniform_target"]["windows"],
-        "developed_windows": skill["model"]["windows"],
-        "skill": skill,
-        "long_rollout": long,
-        "seconds": time.perf_counter() - started,
+        **forecast,
+        "one_step": one_step,
+        "climate": climate,
+        "seconds": seconds,
         "threads": args.threads,
+        "machine": machine_description(),
     }
-    write_json(args.out, result)
-    for h in (1, 2, 5, 10, 20, 50, 100):
-        if h <= H:
-            print(f"h={h:3d}  model {table['model_mean'][h - 1]:8.4f}  persistence {table['persistence_mean'][h - 1]:8.4f}"
-                  f"   (median {table['model_median'][h - 1]:.4f} / {table['persistence_median'][h - 1]:.4f})")
-    print("correlation time", result["correlation_time"])
-    print("long rollout: finite", long["finite"], "range", long["min"], long["max"])
-    print(f"wrote {args.out} in {result['seconds']:.0f} s")
+    write_json(args.out, plain(result))
+    print_tables(result)
+    print(f"wrote {args.out} in {seconds['total']:.0f} s")
+
+
+def print_tables(result: dict) -> None:
+    """The per-class tables of the closing note: median and pooled VRMSE, climate vs solver."""
+    if result["one_step"] is None:
+        print_climate(result)
+        return
+    print(f"one step (windows every {result['one_step']['window_every']} frames): "
+          f"model mean {result['one_step']['model']['mean']:.4f} median {result['one_step']['model']['median']:.4f}"
+          f" | persistence mean {result['one_step']['persistence']['mean']:.4f}")
+    print(f"{'':>8}   VRMSE at horizon h, model/persistence: median, then pooled")
+    print(f"{'class':>8} | " + " | ".join(f"{'h=' + str(h):>26s}" for h in TABLE_HORIZONS)
+          + " | median below persistence at every h")
+    for c, t in result["per_class_targets"].items():
+        if not t["windows"]:
+            print(f"{c:>8} | no developed windows")
+            continue
+        cells = [f"{a['model_median']:.3f}/{a['persistence_median']:.3f}  {a['model_pooled']:.3f}/"
+                 f"{a['persistence_pooled']:.3f}" for a in t["at"].values()]
+        print(f"{c:>8} | " + " | ".join(f"{x:>26s}" for x in cells)
+              + f" | {t['median_below_persistence_every_horizon']} (not at {t['horizons_median_not_below'][:5]})")
+    print_climate(result)
+
+
+def print_climate(result: dict) -> None:
+    print(f"{'class':>8} | " + " | ".join(f"{s:>28s}" for s in CLIMATE_STATISTICS) + " | verdict")
+    for c, e in result["climate"]["per_class"].items():
+        cells = [f"{e['convlstm'][s]:.4f}/{e['solver'][s]:.4f} ({100 * e['relative'][s]:+.0f}%)"
+                 for s in CLIMATE_STATISTICS]
+        print(f"{c:>8} | " + " | ".join(f"{x:>28s}" for x in cells)
+              + f" | {e['verdict']}, within 15%: {e['within_tolerance']}, range [{e['end_min']:.3f}, {e['end_max']:.3f}]")
 
 
 if __name__ == "__main__":

@@ -40,6 +40,10 @@ CASES = [
     ("random_fourier max_mode=20", lambda: th.random_fourier(16, max_mode=20), r"max_mode must be an integer in \[1, n // 2 = 8\]"),
     ("random_fourier amplitude=2", lambda: th.random_fourier(16, amplitude=2.0), "amplitude"),
     ("stability_limit dx=0", lambda: th.stability_limit(SPOTS, 0.0), "dx must be finite and > 0"),
+    ("trajectories bump_width", lambda: th.data.trajectories(th.data.TrajectoryConfig(n=16, bump_width=0.5)),
+     r"bump_width \(length units\) must be a real number in \(0, 0.125\]"),
+    ("trajectories warmup_steps", lambda: th.data.trajectories(th.data.TrajectoryConfig(n=16, warmup_steps=-1)),
+     "warmup_steps must be an integer >= 0"),
     ("dominant_wavelength complex", lambda: th.metrics.dominant_wavelength(FIELD + 1j, 0.02),
      "field must be real-valued, got dtype complex128"),
 ]
@@ -52,8 +56,12 @@ def test_bad_input_is_a_named_value_error(call, words):
 
 
 @pytest.mark.parametrize("options, words", [
-    (["convlstm", "--per-class", "2", "--frames", "60"], "--per-class must be an integer >= 3, got 2"),
-    (["convlstm", "--frames", "20"], "--frames must be an integer >= 37"),
+    (["convlstm", "--per-class", "2", "--frames", "100"], "--per-class must be an integer >= 3, got 2"),
+    (["convlstm", "--developed-per-class", "2"], "--developed-per-class must be 0 or an integer >= 3"),
+    (["convlstm", "--pushforward-from", "1.5"], r"--pushforward-from must be a fraction in \[0, 1\]"),
+    (["convlstm", "--bump-width", "0"], "--bump-width must be a number > 0"),
+    (["convlstm", "--spectrum-weight", "-1"], "--spectrum-weight must be a number >= 0"),
+    (["convlstm", "--frames", "20"], "--frames must be an integer >= 61"),
     (["convlstm", "--horizons", "1,x"], "--horizons must be comma-separated integers"),
     (["convlstm", "--kernel", "4"], "--kernel must be an odd integer"),
     (["convlstm", "--lr", "0"], "--lr must be a number > 0"),

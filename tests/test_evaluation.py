@@ -178,15 +178,42 @@ def test_rhs_is_the_one_right_hand_side():
 @pytest.fixture(scope="module")
 def small_comparison():
     """A small version of benchmarks/compare.py: two classes, short runs, the shipped models."""
-    from turing_helpers.evaluation.comparison import ComparisonConfig, run
+    from turing_helpers.evaluation.comparison import run
     from turing_helpers.io import plain
 
-    config = ComparisonConfig(reference_per_class=6, starts_per_class=3, frames=60, climate_from=30, horizon=20,
-                              samples_per_class=4, ddim_steps=20, settle_steps=1000, settle_every=100,
-                              perturb_per_class=2, noise_amplitudes=(0.0, 0.2), relax_frames=10, ddpm_t_start=200,
-                              gain_levels=(100, 800), gain_fields=2, chain_samples=1, bootstrap=200,
-                              start_seed=61, other_seed=63, classes=("maze", "spots"))
-    return plain(run(config))  # plain: the same form as the results file
+    return plain(run(SMALL_COMPARISON))  # plain: the same form as the results file
+
+
+def _small_comparison_config():
+    from turing_helpers.evaluation.comparison import ComparisonConfig
+
+    return ComparisonConfig(reference_per_class=6, starts_per_class=3, frames=60, climate_from=30, horizon=20,
+                            samples_per_class=4, ddim_steps=20, settle_steps=1000, settle_every=100,
+                            perturb_per_class=2, noise_amplitudes=(0.0, 0.2), relax_frames=10, ddpm_t_start=200,
+                            gain_levels=(100, 800), gain_fields=2, chain_samples=1, bootstrap=200,
+                            start_seed=61, other_seed=63, classes=("maze", "spots"))
+
+
+SMALL_COMPARISON = _small_comparison_config()
+
+
+def test_rerun_after_retraining_the_convlstm_redoes_its_parts_only(small_comparison):
+    """benchmarks/compare.py --convlstm-only: with the same models it reproduces the ConvLSTM's
+    results, keeps the DDPM's samples and settling, records what the model before did, and
+    refuses results made with another config."""
+    from turing_helpers.evaluation.comparison import ComparisonConfig, rerun_convlstm
+    from turing_helpers.io import plain
+
+    again = plain(rerun_convlstm(small_comparison, SMALL_COMPARISON))
+    for name in SMALL_COMPARISON.classes:
+        assert again["stability"][name]["verdict"] == small_comparison["stability"][name]["verdict"]
+        np.testing.assert_allclose(again["stability"][name]["convlstm"]["v_std"],
+                                   small_comparison["stability"][name]["convlstm"]["v_std"], rtol=1e-5)
+        assert again["complexity"][name]["ddpm"] == small_comparison["complexity"][name]["ddpm"]
+        assert again["convlstm_before_rerun"]["verdicts"][name] == small_comparison["stability"][name]["verdict"]
+    assert again["settling"] == small_comparison["settling"]
+    with pytest.raises(ValueError, match="another ComparisonConfig"):
+        rerun_convlstm(small_comparison, ComparisonConfig())
 
 
 def test_small_summary_table_has_sane_numbers(small_comparison):

@@ -55,6 +55,10 @@ class TrajectoryConfig:
     classes: tuple[str, ...] = WELL_CLASSES
     Du: float = 2e-5
     Dv: float = 1e-5
+    bump_width: float | None = None  # Gaussian-bump std in length units; None: 0.04 of the side
+    #                                  (the first chapters' rule, which on The Well's 128² grid
+    #                                  is 0.08 length units and kills gliders and spots)
+    warmup_steps: int = 0            # solver steps before frame 0: > 0 gives developed trajectories
 
     def trajectory_seed(self, class_index: int, j: int) -> int:
         return 1_000_000 * self.seed + 1000 * class_index + j
@@ -75,14 +79,17 @@ class PatternConfig:
     Dv: float = 1e-5
 
 
-def _initial_fields(n: int, seed: int, kind: int):
+def _initial_fields(n: int, seed: int, kind: int, bump_width: float | None = None, dx: float = 2 / 128):
     """kind 0: Gaussian bumps; kind 1: random Fourier field. Returns (u, v), shape (n, n).
 
     The Fourier cut-off keeps 8 modes per 128 points, so the patches have the same
-    physical size (about 0.25 length units) on every grid of The Well's spacing.
+    physical size (about 0.25 length units) on every grid of The Well's spacing. Bumps
+    have std ``bump_width`` length units, or 0.04 of the side when it is None.
     """
     if kind == 0:
-        return gaussian_bumps(n, seed=seed)
+        if bump_width is None:
+            return gaussian_bumps(n, seed=seed)
+        return gaussian_bumps(n, width=bump_width / (n * dx), seed=seed)
     return random_fourier(n, max_mode=max(1, round(8 * n / 128)), seed=seed)
 
 
@@ -107,8 +114,17 @@ def trajectories(config: TrajectoryConfig = TrajectoryConfig(), *, backend: str 
 
     Returns a dict with ``frames`` (N, T, 2, n, n) float32 (channels u, v; frame t at time
     t · frame_every · dt), ``labels`` (N,) int class indices into ``config.classes``,
-    ``seeds`` (N,) and ``kinds`` (N,) (0 Gaussian bumps, 1 random Fourier).
+    ``seeds`` (N,) and ``kinds`` (N,) (0 Gaussian bumps, 1 random Fourier). With
+    ``warmup_steps`` > 0 frame 0 is the state after that many solver steps.
     """
+    from ._checks import check_in_range
+
+    if config.bump_width is not None:
+        check_in_range("bump_width (length units)", config.bump_width, 0.0, 0.5 * config.n * config.dx,
+                       low_open=True)
+    if isinstance(config.warmup_steps, bool) or not isinstance(config.warmup_steps, int) or config.warmup_steps < 0:
+        raise ValueError(f"warmup_steps must be an integer >= 0, got {config.warmup_steps!r}")
+
     def make():
         frames, labels, seeds, kinds = [], [], [], []
         iterator = list(enumerate(config.classes))
@@ -118,10 +134,13 @@ def trajectories(config: TrajectoryConfig = TrajectoryConfig(), *, backend: str 
             iterator = tqdm(iterator, desc="trajectories", unit="class")
         for c, name in iterator:
             base = preset(name, config.Du, config.Dv)
-            starts = [_initial_fields(config.n, config.trajectory_seed(c, j), j % 2)
+            starts = [_initial_fields(config.n, config.trajectory_seed(c, j), j % 2, config.bump_width, config.dx)
                       for j in range(config.per_class)]
             u0 = np.stack([s[0] for s in starts])
             v0 = np.stack([s[1] for s in starts])
+            if config.warmup_steps:
+                u0, v0 = simulate(base, u0, v0, steps=config.warmup_steps, dt=config.dt, dx=config.dx,
+                                  backend=backend)
             u, v = simulate(base, u0, v0, steps=config.frame_every * (config.frames - 1), dt=config.dt,
                             dx=config.dx, backend=backend, save_every=config.frame_every)
             frames.append(np.stack([u, v], axis=2).astype(np.float32))  # (per_class, T, 2, n, n)

@@ -20,7 +20,7 @@ physical range [0, 1].
 Design choices (the measurements behind them are summarised in chapter 4):
 
 - **Periodic padding** everywhere (``circular``): the model commutes with shifts of the
-  periodic grid and runs on any grid size (train on 32², evaluate on 128²).
+  periodic grid and runs on any grid size (train on 32² and 48², evaluate on 64² and 128²).
 - **Isotropic kernels** (``isotropic=True``): every convolution kernel is averaged over
   the eight symmetries of the square (D4), so it is a learned mix of the identity, the
   5-point and the diagonal Laplacian stencils. The network then commutes exactly with
@@ -59,7 +59,7 @@ class ConvLSTMConfig:
     isotropic: bool = True              # D4-symmetric kernels: exact 90° rotation equivariance
     context: int = 4                    # frames read before the first prediction (The Well: 4)
     mean: tuple[float, float] = (0.75, 0.09)   # (u, v) normalisation: mean and std of the
-    std: tuple[float, float] = (0.24, 0.12)    # 32² training frames (seed 0), rounded; fixed
+    std: tuple[float, float] = (0.24, 0.12)    # first model's 32² training frames (seed 0), rounded; fixed
     delta_scale: float = 0.02           # δ: typical |x_{t+1} − x_t| per frame (std ≈ 0.016, 0.010)
     low: float = 0.0                    # physical range of u and v: outputs are clipped
     high: float = 1.0                   # into [low, high]

@@ -1,17 +1,65 @@
 """Train the ConvLSTM forecaster on solver trajectories (chapter 4).
 
-Data: :func:`turing_helpers.data.trajectories` on a small periodic grid (default 32² at
-The Well's spacing dx = 2/128, a frame every 10 time units), split into training and
-validation trajectories (never frames). Each iteration samples windows of
-``context + K`` frames, adds Gaussian noise to the context frames, unrolls the model
-K frames autoregressively (gradients flow through its own predictions) and minimises
-the mean squared VRMSE of the K predicted frames (variance floor 1e-4). K follows a curriculum (default
-1 → 2 → 4 → 8 → 16) over the training budget. After every epoch the validation VRMSE
-(one step, and at horizons 8 and 32) is logged, printed and stored in the checkpoint,
-which is written atomically after every epoch and at the end.
+Data (:func:`turing_helpers.data.trajectories`, 48² periodic grid at The Well's spacing
+dx = 2/128, a frame every 10 time units): two sets of trajectories per class, both split
+75/25 into training and validation trajectories (never frames):
 
-    python -m turing_helpers.train convlstm --minutes 45          # the shipped model
-    python -m turing_helpers.train convlstm --minutes 45 --resume # continue after a stop
+- *formation*: from Gaussian bumps of std 0.04 length units and random Fourier fields,
+  frames 0–300 (the pattern forming);
+- *developed*: the same kinds of start run 10,000 solver steps first, then frames 0–300
+  (the pattern's own dynamics, where the 1000-frame rollouts of chapters 4 and 6 live).
+
+Trajectories whose v is uniform at their last frame (a pattern that died; a few spirals
+on this box) are dropped and counted in the checkpoint's data protocol.
+
+Each optimiser step draws a batch of windows and sums two losses:
+
+1. *teacher-forced unroll*: from 4 true context frames (plus Gaussian noise) the model
+   unrolls K frames with gradients through its own predictions (K follows a curriculum,
+   default 2 → 4 → 8, equal shares of the budget); loss: the mean squared VRMSE of the K frames;
+2. *pushforward* (Brandstetter et al. 2022), from ``--pushforward-from`` of the budget
+   on: the model first runs P frames without gradients (P uniform in 1 … ``--pushforward-max``),
+   so that it starts from its own, imperfect, states (frames and memory); then it unrolls
+   ``--pushforward-steps`` frames with gradients. After a long prefix the true trajectory
+   and the forecast have parted (the patterns are chaotic), so this part is scored by
+   phase-blind statistics: the *amplitude spectrum* loss, Σ_k (|ŷ|_k − |y|_k)² / Σ_k |y|_k²
+   over wavenumber shells plus the squared error of the mean, per frame and channel; with
+   P ≤ 4 the pixel loss is added as well. A forecast that fades scores 1 on this loss,
+   whatever the phase: this is the term that keeps rollouts on the attractor.
+
+The spectrum loss (weight ``--spectrum-weight``) is added to the teacher-forced part too.
+After every epoch the validation VRMSE (one step, at horizons 8 and 32) and the ratio of
+the rollout's v standard deviation to the solver's over frames 100–200 of the developed
+validation trajectories are logged, printed and stored in the checkpoint, which is written
+atomically after every epoch and at the end.
+
+With ``--histogram-weight`` > 0 the *histogram loss* is added to both parts: the mean
+squared difference of the sorted pixel values of forecast and truth over var y (a 1-D
+Wasserstein distance between their value distributions), blind to where the values are but
+not to how much of the box the pattern covers, which the amplitude spectrum cannot see.
+
+The shipped model took three stages, each started from the weights of the one before
+(``--init-from``; each checkpoint keeps the record of its parent, with its SHA-256):
+
+1. the teacher-forced part alone, on 32² formation trajectories (bumps 0.02 length units
+   wide, the first chapters' rule on that box), by this module before the pushforward part
+   existed; its options in today's spelling::
+
+    python -m turing_helpers.train convlstm --grid 32 --frames 401 --per-class 16 \
+        --developed-per-class 0 --bump-width 0.02 --batch 16 --lr 3e-3 --horizons 1,2,4,8,16 \
+        --spectrum-weight 0 --pushforward-from 1 --iters-per-epoch 300 --minutes 32 --out first.pt
+
+2. this module's defaults (stopped after 35.6 of the 50 minutes: in its long rollouts
+   stripes had broken up into spots)::
+
+    python -m turing_helpers.train convlstm --init-from first.pt --threads 2 --out second.pt
+
+3. longer pushforward prefixes and the histogram loss::
+
+    python -m turing_helpers.train convlstm --init-from second.pt --minutes 30 --lr 5e-4 \
+        --horizons 4,8 --pushforward-max 96 --histogram-weight 1 --threads 2
+
+``--resume`` continues a stopped run from ``--out``.
 """
 from __future__ import annotations
 
@@ -32,24 +80,36 @@ VARIANCE_FLOOR = 1e-4   # default --floor: added to var(true) in the training lo
 
 
 VALIDATION_HORIZON = 32  # frames forecast by the validation windows
+CLIMATE_CHECK = (100, 200)  # validation: v std of rollout frames 100..200 against the solver's
+PIXEL_PUSHFORWARD = 4    # pushforward prefixes up to this many frames are scored on pixels too
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("budget")
-    group.add_argument("--minutes", type=float, default=45.0, help="wall-clock training budget (default 45)")
+    group.add_argument("--minutes", type=float, default=50.0, help="wall-clock training budget (default 50)")
     group.add_argument("--epochs", type=int, default=None, help="stop after this many epochs (default: budget only)")
     group.add_argument("--iters-per-epoch", type=int, default=100, help="optimizer steps per epoch (default 100)")
     group = parser.add_argument_group("optimisation")
-    group.add_argument("--batch", type=int, default=16, help="windows per step (default 16)")
-    group.add_argument("--lr", type=float, default=3e-3, help="peak Adam learning rate, cosine-decayed (default 3e-3)")
-    group.add_argument("--horizons", type=str, default="1,2,4,8,16",
-                       help="curriculum of unrolled horizons, equal shares of the budget (default 1,2,4,8,16)")
+    group.add_argument("--batch", type=int, default=8, help="windows per step (default 8)")
+    group.add_argument("--lr", type=float, default=1e-3, help="peak Adam learning rate, cosine-decayed (default 1e-3)")
+    group.add_argument("--horizons", type=str, default="2,4,8",
+                       help="curriculum of unrolled horizons, equal shares of the budget (default 2,4,8)")
     group.add_argument("--noise", type=float, default=1e-3,
                        help="std of Gaussian noise added to context frames, concentration units (default 1e-3)")
     group.add_argument("--loss", choices=("vrmse", "vrmse2"), default="vrmse2",
                        help="mean squared VRMSE of the unrolled frames (default), or the VRMSE itself")
     group.add_argument("--floor", type=float, default=VARIANCE_FLOOR,
                        help=f"variance floor in the loss (default {VARIANCE_FLOOR:g})")
+    group.add_argument("--spectrum-weight", type=float, default=1.0,
+                       help="weight of the amplitude-spectrum loss (default 1; 0 switches it off)")
+    group.add_argument("--histogram-weight", type=float, default=0.0,
+                       help="weight of the value-distribution loss (default 0: off)")
+    group.add_argument("--pushforward-from", type=float, default=0.0,
+                       help="fraction of the budget after which the pushforward part is added (default 0; 1 never)")
+    group.add_argument("--pushforward-max", type=int, default=48,
+                       help="longest gradient-free prefix P of the pushforward part, frames (default 48)")
+    group.add_argument("--pushforward-steps", type=int, default=8,
+                       help="frames unrolled with gradients after the prefix (default 8)")
     group.add_argument("--seed", type=int, default=0, help="seed of initialisation and sampling (default 0)")
     group = parser.add_argument_group("model")
     group.add_argument("--hidden", type=int, default=16, help="ConvLSTM channels (default 16)")
@@ -57,12 +117,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--kernel", type=int, default=3, help="gate kernel size (default 3)")
     group.add_argument("--anisotropic", action="store_true", help="free kernels instead of D4-symmetric ones")
     group = parser.add_argument_group("data")
-    group.add_argument("--grid", type=int, default=32, help="training grid size n (default 32; dx = 2/128 always)")
-    group.add_argument("--frames", type=int, default=401, help="frames per training trajectory (default 401)")
-    group.add_argument("--per-class", type=int, default=16, help="trajectories per class (default 16)")
+    group.add_argument("--grid", type=int, default=48,
+                       help="training grid size n (default 48: on 32² most gliders die; dx = 2/128 always)")
+    group.add_argument("--frames", type=int, default=301, help="frames per training trajectory (default 301)")
+    group.add_argument("--per-class", type=int, default=12, help="formation trajectories per class (default 12)")
+    group.add_argument("--developed-per-class", type=int, default=12,
+                       help="developed trajectories per class (default 12; 0: none)")
+    group.add_argument("--warmup-steps", type=int, default=10_000,
+                       help="solver steps before frame 0 of the developed trajectories (default 10000)")
+    group.add_argument("--bump-width", type=float, default=0.04,
+                       help="std of the Gaussian-bump starts, length units (default 0.04)")
     group = parser.add_argument_group("files")
     group.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"checkpoint path (default {DEFAULT_OUT})")
     group.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    group.add_argument("--init-from", type=Path, default=None,
+                       help="start from the weights (and config) of this ConvLSTM checkpoint: fine-tuning; its "
+                            "provenance (training command, time, log, SHA-256) is kept in the new checkpoint")
     group.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     group.add_argument("--device", type=str, default="cpu", help="torch device (default cpu)")
 
@@ -73,6 +143,12 @@ def _portable(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def horizon_at(progress: float, horizons: list[int]) -> int:
@@ -94,6 +170,75 @@ def vrmse_loss(pred, true, floor: float = VARIANCE_FLOOR, squared: bool = False)
     mse = ((pred - true) ** 2).mean(dim=(-2, -1))                 # (B, K, 2)
     ratio = mse / (true.var(dim=(-2, -1), unbiased=False) + floor)
     return ratio.mean() if squared else torch.sqrt(ratio + 1e-12).mean()
+
+
+def shell_matrix(n: int) -> torch.Tensor:
+    """(n·(n//2+1), n//2+1) matrix that sums an rfft2 power array (flattened) into integer
+    wavenumber shells |k| = 0, 1, …, n/2 (corners beyond n/2 go to the last shell), with the
+    weight 2 of the half-spectrum's mirrored columns, so the shells sum to Σ x² (norm "ortho")."""
+    ky = np.fft.fftfreq(n, 1.0 / n)[:, None]
+    kx = np.arange(n // 2 + 1)[None, :]
+    shell = np.minimum(np.rint(np.hypot(ky, kx)).astype(int), n // 2)
+    nyquist = (kx == n // 2) & (n % 2 == 0)           # an even grid's last column is its own mirror
+    weight = np.where((kx == 0) | nyquist, 1.0, 2.0) * np.ones_like(ky)
+    matrix = np.zeros((shell.size, n // 2 + 1))
+    matrix[np.arange(shell.size), shell.ravel()] = weight.ravel()
+    return torch.tensor(matrix, dtype=torch.float32)
+
+
+def amplitude_spectrum(x: torch.Tensor, shells: torch.Tensor) -> torch.Tensor:
+    """sqrt of the power in each wavenumber shell of x − mean(x): (..., n, n) → (..., n/2 + 1)."""
+    f = torch.fft.rfft2(x - x.mean(dim=(-2, -1), keepdim=True), norm="ortho")
+    power = (f.real ** 2 + f.imag ** 2).flatten(-2) @ shells
+    return torch.sqrt(power + 1e-12)
+
+
+def spectrum_loss(pred, true, shells: torch.Tensor, floor: float = VARIANCE_FLOOR):
+    """Phase-blind error of frames (B, K, 2, n, n): Σ_k (|ŷ|_k − |y|_k)² / (Σ_k |y|_k² + n² floor)
+    over shells k, plus (mean ŷ − mean y)² / (var y + floor), averaged over batch, time and
+    channel. 0 for a shifted copy of the truth, about 1 for a faded (uniform) forecast."""
+    n2 = true.shape[-1] * true.shape[-2]
+    a_pred, a_true = amplitude_spectrum(pred, shells), amplitude_spectrum(true, shells)
+    shape_error = ((a_pred - a_true) ** 2).sum(-1) / ((a_true ** 2).sum(-1) + n2 * floor)
+    mean_error = (pred.mean(dim=(-2, -1)) - true.mean(dim=(-2, -1))) ** 2 / (
+        true.var(dim=(-2, -1), unbiased=False) + floor)
+    return (shape_error + mean_error).mean()
+
+
+def histogram_loss(pred, true, floor: float = VARIANCE_FLOOR):
+    """Distance between the value distributions of frames (B, K, 2, n, n): the mean squared
+    difference of their sorted pixel values (the squared 1-D Wasserstein-2 distance) over
+    var y + floor, averaged over batch, time and channel. Blind to where the values are, so
+    0 for any rearrangement of the truth; it sees what the spectrum cannot, e.g. how much of
+    the box a pattern covers (a maze about half, spots a few per cent) and how high it peaks."""
+    sorted_pred = pred.flatten(-2).sort(dim=-1).values
+    sorted_true = true.flatten(-2).sort(dim=-1).values
+    distance = ((sorted_pred - sorted_true) ** 2).mean(-1)
+    return (distance / (true.var(dim=(-2, -1), unbiased=False) + floor)).mean()
+
+
+def pushforward_rollout(model, window, prefix: int, steps: int):
+    """Predictions of frames C + prefix … C + prefix + steps − 1 of window (B, ≥ C+prefix+steps, 2, n, n).
+
+    The model reads the C true context frames and predicts ``prefix`` frames without
+    gradients, feeding back its own predictions (and keeping its memory); from there it
+    predicts ``steps`` more with gradients. ``prefix = 0`` is the plain teacher-forced rollout."""
+    C = model.config.context
+    if prefix == 0:
+        return model.rollout(window[:, :C], steps)
+    state = model.init_state(window[:, 0])
+    x_next = None
+    with torch.no_grad():
+        for t in range(C + prefix - 1):
+            x = window[:, t] if t < C else x_next
+            x_next, state, _ = model.step(x, state)
+    x = x_next.detach()
+    state = tuple(part.detach() for part in state)
+    outputs = []
+    for _ in range(steps):
+        x, state, _ = model.step(x, state)
+        outputs.append(x)
+    return torch.stack(outputs, dim=1)
 
 
 def validation_windows(frames, indices, context: int, horizon: int, every: int):
@@ -125,6 +270,19 @@ def evaluate(model, windows, context: int, horizons=(1, 8, 32), batch: int = 64)
     return out
 
 
+def climate_ratio(model, frames, context: int, span=CLIMATE_CHECK) -> float:
+    """Mean v std of a rollout over frames span[0]..span[1] divided by the solver's, from the
+    first ``context`` frames of trajectories frames (N, T, 2, n, n): 1 on the attractor, 0 faded.
+    Shorter trajectories use their second half."""
+    last = min(span[1], frames.shape[1] - 1)
+    span = (min(span[0], last // 2), last)
+    with torch.no_grad():
+        pred = model.rollout(torch.from_numpy(frames[:, :context]), span[1] - context + 1).numpy()
+    model_std = pred[:, span[0] - context:, 1].std(axis=(-2, -1)).mean()
+    solver_std = frames[:, span[0]:span[1] + 1, 1].std(axis=(-2, -1)).mean()
+    return float(model_std / solver_std)
+
+
 def check_arguments(args) -> None:
     """ValueError naming the first option outside its valid range (before any data are made)."""
     from ..models.convlstm import ConvLSTMConfig
@@ -145,38 +303,97 @@ def check_arguments(args) -> None:
         at_least("--" + option.replace("_", "-"), getattr(args, option), 1)
     positive("--lr", args.lr)
     positive("--floor", args.floor)
+    at_least("--spectrum-weight", args.spectrum_weight, 0, integer=False)
+    at_least("--histogram-weight", args.histogram_weight, 0, integer=False)
+    if not isinstance(args.pushforward_from, (int, float)) or not 0 <= args.pushforward_from <= 1:
+        raise ValueError(f"--pushforward-from must be a fraction in [0, 1], got {args.pushforward_from!r}")
+    at_least("--pushforward-max", args.pushforward_max, 1)
+    at_least("--pushforward-steps", args.pushforward_steps, 1)
+    at_least("--developed-per-class", args.developed_per_class, 0)
+    at_least("--warmup-steps", args.warmup_steps, 0)
+    positive("--bump-width", args.bump_width)
     at_least("--noise", args.noise, 0, integer=False)
     if isinstance(args.kernel, bool) or args.kernel < 1 or args.kernel % 2 == 0:
         raise ValueError(f"--kernel must be an odd integer >= 1, got {args.kernel!r}")
     at_least("--grid", args.grid, 8)
     # training windows need context + the longest horizon; validation windows forecast 32 frames
-    at_least("--frames", args.frames, ConvLSTMConfig().context + max(max(horizons), VALIDATION_HORIZON) + 1)
+    context = ConvLSTMConfig().context
+    pushforward = args.pushforward_max + args.pushforward_steps if args.pushforward_from < 1 else 0
+    at_least("--frames", args.frames, context + max(max(horizons), VALIDATION_HORIZON, pushforward) + 1)
     # the 75/25 split by trajectory keeps a validation trajectory of every class from 3 on
     at_least("--per-class", args.per_class, 3)
+    if 0 < args.developed_per_class < 3:
+        raise ValueError(f"--developed-per-class must be 0 or an integer >= 3, got {args.developed_per_class!r}")
+
+
+def training_data(args) -> dict:
+    """The formation and developed trajectory sets, dead trajectories dropped, split by trajectory.
+
+    Returns ``train`` and ``validation`` (N, T, 2, n, n) float32 arrays, ``developed_validation``
+    (the developed part of the validation set) and ``protocol``: the configs, the split and the
+    number of trajectories dropped per set and class."""
+    from ..data import TrajectoryConfig, split_by_trajectory, trajectories
+    from ..metrics import is_uniform
+
+    sets = {"formation": TrajectoryConfig(n=args.grid, frames=args.frames, per_class=args.per_class, seed=0,
+                                          bump_width=args.bump_width)}
+    if args.developed_per_class:
+        sets["developed"] = TrajectoryConfig(n=args.grid, frames=args.frames, per_class=args.developed_per_class,
+                                             seed=20, bump_width=args.bump_width, warmup_steps=args.warmup_steps)
+    parts = {"train": [], "validation": [], "developed_validation": []}
+    protocol = {"split": "split_by_trajectory(labels, (0.75, 0.25), seed=0) per set, after dropping dead ones",
+                "dead": "v uniform (metrics.is_uniform) at the last frame", "sets": {}}
+    for name, config in sets.items():
+        data = trajectories(config, progress=True)
+        dead = np.atleast_1d(is_uniform(data["frames"][:, -1, 1]))
+        keep = np.flatnonzero(~dead)
+        train_idx, val_idx = split_by_trajectory(data["labels"][keep], (0.75, 0.25), seed=0)
+        parts["train"].append(data["frames"][keep[train_idx]])
+        parts["validation"].append(data["frames"][keep[val_idx]])
+        if name == "developed":
+            parts["developed_validation"].append(data["frames"][keep[val_idx]])
+        protocol["sets"][name] = asdict(config) | {
+            "dropped_dead": {c: int(dead[data["labels"] == i].sum()) for i, c in enumerate(config.classes)},
+            "train_trajectories": len(train_idx), "validation_trajectories": len(val_idx)}
+    out = {key: np.concatenate(value) if value else None for key, value in parts.items()}
+    out["protocol"] = protocol
+    return out
 
 
 def run(args) -> None:
     import torch
     from tqdm.auto import tqdm
 
-    from ..data import TrajectoryConfig, split_by_trajectory, trajectories
     from ..models.convlstm import KIND, ConvLSTM, ConvLSTMConfig, config_dict
 
     check_arguments(args)
     torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # fading fields pass through denormal floats, ~3x slower
     horizons = [int(h) for h in args.horizons.split(",")]
 
-    data_config = TrajectoryConfig(n=args.grid, frames=args.frames, per_class=args.per_class, seed=0)
-    data = trajectories(data_config, progress=True)
-    train_idx, val_idx = split_by_trajectory(data["labels"], (0.75, 0.25), seed=0)
-    frames = data["frames"]                                          # (N, T, 2, n, n)
+    data = training_data(args)
     config = ConvLSTMConfig(hidden=args.hidden, embed=args.embed, kernel=args.kernel,
                             isotropic=not args.anisotropic)
     C = config.context
-    val_windows = validation_windows(frames, val_idx, C, VALIDATION_HORIZON, every=40)
+    val_windows = validation_windows(data["validation"], range(len(data["validation"])), C,
+                                     VALIDATION_HORIZON, every=40)
+    climate_frames = data["developed_validation"]
+    shells = shell_matrix(args.grid).to(args.device)
 
     torch.manual_seed(args.seed)
     model = ConvLSTM(config).to(args.device)
+    initialised_from = None
+    if args.init_from is not None:
+        parent = load_checkpoint(args.init_from, kind=KIND)
+        config = ConvLSTMConfig.from_dict(parent["config"])
+        model = ConvLSTM(config).to(args.device)
+        model.load_state_dict(parent["model"])
+        initialised_from = {"path": _portable(args.init_from), "sha256": _sha256(args.init_from),
+                            "training_seconds": parent.get("training_seconds"), "data": parent.get("data"),
+                            "training": parent.get("training"), "history": parent.get("training_history"),
+                            "metrics": parent.get("metrics"), "log": parent.get("log"),
+                            "initialised_from": parent.get("initialised_from")}
+        print(f"initialised from {args.init_from} ({parent.get('training_seconds', 0) / 60:.1f} min trained)")
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, epoch, elapsed, log = 0, 0, 0.0, []
     if args.resume and Path(args.out).exists():
@@ -187,13 +404,15 @@ def run(args) -> None:
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         optimizer.load_state_dict(payload["optimizer"])
         step, epoch, elapsed, log = payload["step"], payload["epoch"], payload["training_seconds"], payload["log"]
+        initialised_from = payload.get("initialised_from")
         torch.set_rng_state(payload["rng"])
         print(f"resumed {args.out} at epoch {epoch}, step {step}, {elapsed / 60:.1f} min trained")
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"ConvLSTM: {n_params} parameters; {len(train_idx)} training / {len(val_idx)} validation "
-          f"trajectories of {frames.shape[1]} frames on {args.grid}²")
+    print(f"ConvLSTM: {n_params} parameters; {len(data['train'])} training / {len(data['validation'])} "
+          f"validation trajectories of {args.frames} frames on {args.grid}²; dropped as dead: "
+          + ", ".join(f"{k} {sum(v['dropped_dead'].values())}" for k, v in data["protocol"]["sets"].items()))
 
-    train_frames = torch.from_numpy(frames[train_idx])               # (N, T, 2, n, n)
+    train_frames = torch.from_numpy(data["train"])                   # (N, T, 2, n, n)
     budget = args.minutes * 60.0
 
     def progress_now():
@@ -205,16 +424,22 @@ def run(args) -> None:
     def save(metrics):
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "epoch": epoch,
                  "config": config_dict(config), "seed": args.seed, "rng": torch.get_rng_state(),
-                 "data": asdict(data_config) | {"split": "split_by_trajectory(labels, (0.75, 0.25), seed=0)",
-                                                "train_trajectories": len(train_idx),
-                                                "validation_trajectories": len(val_idx)},
+                 "data": data["protocol"],
                  "training": {key: (_portable(value) if isinstance(value, Path) else value)
                               for key, value in vars(args).items() if key != "run"},
                  "parameters": n_params, "training_seconds": elapsed, "machine": machine_description(),
-                 "metrics": metrics, "log": log}
+                 "metrics": metrics, "log": log, "initialised_from": initialised_from}
         save_checkpoint(args.out, kind=KIND, state=state)
 
     N, T = train_frames.shape[:2]
+
+    def plan(K):
+        """(prefix, steps) of the parts of one optimiser step: teacher-forced, then pushforward."""
+        parts = [(0, K)]
+        if progress_now() >= args.pushforward_from:
+            parts.append((int(torch.randint(1, args.pushforward_max + 1, ())), args.pushforward_steps))
+        return parts
+
     while progress_now() < 1.0:
         K = horizon_at(progress_now(), horizons)
         model.train()
@@ -224,15 +449,23 @@ def run(args) -> None:
         for _ in bar:
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(progress_now(), args.lr)
-            traj = torch.randint(N, (args.batch,))
-            start = torch.randint(T - C - K + 1, (args.batch,))
-            offsets = start[:, None] + torch.arange(C + K)[None]       # (B, C+K)
-            window = train_frames[traj[:, None], offsets]               # (B, C+K, 2, n, n)
-            k = int(torch.randint(4, ()))                               # random rotation (D4 augmentation)
-            window = torch.rot90(window, k, dims=(3, 4)).to(args.device)
-            context = window[:, :C] + args.noise * torch.randn_like(window[:, :C])
-            pred = model.rollout(context, K)                            # (B, K, 2, n, n)
-            loss = vrmse_loss(pred, window[:, C:], args.floor, squared=args.loss == "vrmse2")
+            loss = torch.zeros(())
+            for prefix, steps in plan(K):
+                traj = torch.randint(N, (args.batch,))
+                start = torch.randint(T - C - prefix - steps + 1, (args.batch,))
+                offsets = start[:, None] + torch.arange(C + prefix + steps)[None]     # (B, C+P+K)
+                window = train_frames[traj[:, None], offsets]                   # (B, C+P+K, 2, n, n)
+                k = int(torch.randint(4, ()))                                   # random rotation (D4)
+                window = torch.rot90(window, k, dims=(3, 4)).to(args.device)
+                context = window[:, :C] + args.noise * torch.randn_like(window[:, :C])
+                pred = pushforward_rollout(model, context, prefix, steps)       # (B, steps, 2, n, n)
+                true = window[:, C + prefix:]
+                if prefix <= PIXEL_PUSHFORWARD:
+                    loss = loss + vrmse_loss(pred, true, args.floor, squared=args.loss == "vrmse2")
+                if args.spectrum_weight:
+                    loss = loss + args.spectrum_weight * spectrum_loss(pred, true, shells, args.floor)
+                if args.histogram_weight:
+                    loss = loss + args.histogram_weight * histogram_loss(pred, true, args.floor)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -247,6 +480,8 @@ def run(args) -> None:
         epoch += 1
         model.eval()
         metrics = evaluate(model.cpu(), val_windows, C)
+        if climate_frames is not None:
+            metrics["v_std_ratio"] = climate_ratio(model, climate_frames, C)
         model.to(args.device)
         entry = {"epoch": epoch, "step": step, "minutes": elapsed / 60, "horizon": K,
                  "lr": optimizer.param_groups[0]["lr"], "loss": float(np.mean(losses))} | metrics
@@ -254,6 +489,7 @@ def run(args) -> None:
         print(f"epoch {epoch:3d}  {elapsed / 60:5.1f} min  K={K:2d}  loss {entry['loss']:.4f}  val VRMSE "
               f"1: {metrics['vrmse_1']:.4f} (persistence {metrics['persistence_1']:.4f})  "
               f"8: {metrics['vrmse_8']:.4f} ({metrics['persistence_8']:.4f})  "
-              f"32: {metrics['vrmse_32']:.4f} ({metrics['persistence_32']:.4f})", flush=True)
-        save({key: value for key, value in entry.items() if key.startswith(("vrmse", "persistence"))})
+              f"32: {metrics['vrmse_32']:.4f} ({metrics['persistence_32']:.4f})"
+              + (f"  v std ratio {metrics['v_std_ratio']:.3f}" if "v_std_ratio" in metrics else ""), flush=True)
+        save({key: value for key, value in entry.items() if key.startswith(("vrmse", "persistence", "v_std"))})
     print(f"saved {args.out} after {elapsed / 60:.1f} min, {step} steps")
