@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from turing_helpers.checkpoints import SHIPPED_DIR, machine_description
+from turing_helpers.checkpoints import SHIPPED_DIR, machine_description, training_stages
 from turing_helpers.evaluation.comparison import ComparisonConfig, measure_cost, rerun_convlstm, run, summary_table
 from turing_helpers.io import plain, write_json
 from turing_helpers.results import path as result_path
@@ -49,10 +49,7 @@ def training_records() -> dict:
     out = {}
     for system in ("convlstm", "ddpm"):
         record = json.loads((SHIPPED_DIR / f"{system}.json").read_text())
-        stages, parent = [], record
-        while parent is not None:
-            stages.append(parent)
-            parent = parent.get("initialised_from")
+        stages = training_stages(record)
         parameters = record.get("parameters")
         if parameters is None:  # the first ConvLSTM's record keeps it under its config
             from turing_helpers.models import load_pretrained

@@ -30,7 +30,6 @@ Protocol (chapter 4 reads and states it; every seed is one no training run used)
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -38,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from turing_helpers.checkpoints import SHIPPED_DIR, load_checkpoint, machine_description
+from turing_helpers.checkpoints import SHIPPED_DIR, file_sha256, load_checkpoint, machine_description
 from turing_helpers.data import WELL_CLASSES, TrajectoryConfig, developed_patterns, trajectories
 from turing_helpers.evaluation import forecast_scores, forecast_skill
 from turing_helpers.evaluation.comparison import ComparisonConfig, stability_under_time
@@ -202,7 +201,7 @@ def main(argv=None):
     result = {
         "command": command,
         "checkpoint": args.checkpoint.name,
-        "checkpoint_sha256": hashlib.sha256(args.checkpoint.read_bytes()).hexdigest(),
+        "checkpoint_sha256": file_sha256(args.checkpoint),
         "checkpoint_training_seconds": payload.get("training_seconds"),
         "checkpoint_initialised_from": (payload.get("initialised_from") or {}).get("sha256"),
         "data": None if args.climate_only else (

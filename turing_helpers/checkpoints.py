@@ -42,6 +42,23 @@ def machine_description() -> dict:
     return description
 
 
+def file_sha256(path) -> str:
+    """The SHA-256 of a file's bytes (hex): what a checkpoint's record names its parent by."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def training_stages(record: dict) -> list[dict]:
+    """A checkpoint record and the records of the checkpoints it was fine-tuned from
+    (``initialised_from``), first stage first."""
+    stages = []
+    while record is not None:
+        stages.append(record)
+        record = record.get("initialised_from")
+    return stages[::-1]
+
+
 def save_checkpoint(path, *, kind: str, state: dict) -> Path:
     """Write ``state`` (must contain ``model`` state_dict; may hold optimizer, config,
     metrics, ...) with the format, kind and package version; also ``path`` with .json."""

@@ -72,7 +72,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checkpoints import SHIPPED_DIR, load_checkpoint, machine_description, save_checkpoint
+from ..checkpoints import SHIPPED_DIR, file_sha256, load_checkpoint, machine_description, save_checkpoint
 
 DEFAULT_OUT = SHIPPED_DIR / "convlstm.pt"
 VARIANCE_FLOOR = 1e-4   # default --floor: added to var(true) in the training loss, so that nearly
@@ -143,12 +143,6 @@ def _portable(path: Path) -> str:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def horizon_at(progress: float, horizons: list[int]) -> int:
@@ -388,7 +382,7 @@ def run(args) -> None:
         config = ConvLSTMConfig.from_dict(parent["config"])
         model = ConvLSTM(config).to(args.device)
         model.load_state_dict(parent["model"])
-        initialised_from = {"path": _portable(args.init_from), "sha256": _sha256(args.init_from),
+        initialised_from = {"path": _portable(args.init_from), "sha256": file_sha256(args.init_from),
                             "training_seconds": parent.get("training_seconds"), "data": parent.get("data"),
                             "training": parent.get("training"), "history": parent.get("training_history"),
                             "metrics": parent.get("metrics"), "log": parent.get("log"),
