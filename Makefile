@@ -3,6 +3,7 @@
 #   make test       set up and run everything: unit tests, nbval on every notebook,
 #                   the book build with warnings as errors, the headless-browser check
 #   make benchmark  solver speed against py-pde
+#   make binder-pins  pin binder/ to the versions this environment tested
 #   make clean      remove build outputs and caches (keeps .venv; `make distclean` drops it)
 
 SHELL       := /bin/bash
@@ -32,7 +33,7 @@ PYTEST_TIMEOUT ?= 1800
 
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 
-.PHONY: setup system-packages book test unit quick nbval book-strict browser mathjax benchmark check-outputs clean distclean
+.PHONY: setup system-packages book test unit quick nbval book-strict browser mathjax benchmark check-outputs binder-pins clean distclean
 
 # ---------------------------------------------------------------- setup
 setup: $(STAMP)
@@ -110,7 +111,7 @@ book-strict: setup
 # (CI has no CDN access); REQUIRE_BOOK_HTML=1 turns "no book / no browser" into failures.
 browser: setup system-packages mathjax
 	REQUIRE_BOOK_HTML=1 BOOK_HTML=$(HTML) MATHJAX_DIR=$(NPM_DIR)/node_modules/mathjax CHROMIUM=$(CHROMIUM) \
-	  $(PYTEST) -m browser --timeout=$(PYTEST_TIMEOUT) -p no:cacheprovider tests/test_book_html.py
+	  $(PYTEST) -m browser --timeout=$(PYTEST_TIMEOUT) -p no:cacheprovider tests/test_book_html.py tests/test_explorer.py
 
 # Chromium and npm for the browser test (apt-get as root, instructions otherwise).
 system-packages:
@@ -126,6 +127,11 @@ $(MATHJAX): | system-packages
 # Record the expected text of the cells tagged `nbval-check-output` (after editing one).
 check-outputs: setup
 	$(PY) tools/store_checked_outputs.py $(NOTEBOOKS)
+
+# Pin Binder's environment (binder/) to the versions installed here; run after a green
+# `make test`, and commit binder/ with the change that was tested.
+binder-pins: setup
+	$(PY) tools/pin_binder.py
 
 # ---------------------------------------------------------------- benchmark
 benchmark: setup

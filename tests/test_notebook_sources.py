@@ -29,3 +29,49 @@ def test_notebooks_are_committed_without_outputs(path):
     dirty = [i for i, cell in enumerate(notebook.cells)
              if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)]
     assert not dirty, f"{path.name}: cells with outputs or execution counts: {dirty}"
+
+
+# Pages of the book that are not chapters: no goals, no summary, no exercises.
+NOT_CHAPTERS = {"bibliography", "notation", "instructor"}
+
+
+def chapters() -> list[Path]:
+    import yaml
+
+    toc = yaml.safe_load((BOOK.parent / "_toc.yml").read_text())
+    files = [toc["root"]] + [entry["file"] for entry in toc["chapters"]]
+    return [BOOK.parent / f"{f}.ipynb" for f in files if Path(f).name not in NOT_CHAPTERS]
+
+
+def test_every_chapter_is_in_the_table_of_contents():
+    assert {p.name for p in chapters()} == {p.name for p in NOTEBOOKS} - {f"{n}.ipynb" for n in NOT_CHAPTERS}
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.name)
+def test_every_chapter_opens_with_goals_prerequisites_and_run_time_and_ends_with_a_summary(path):
+    """For the reader and the seminar teacher: what the chapter teaches, what it needs, how
+    long it runs (before the first section), and a summary before the exercises."""
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"]
+    text = "\n".join(cells)
+    opening = text.split("\n## ", 1)[0]
+    for label in ("**Learning goals.**", "**Prerequisites.**", "**Run time.**"):
+        assert label in opening, f"{path.name}: no {label} before the first section"
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    summary = [h for h in headings if "summary" in h.lower() or "what we learned" in h.lower()]
+    assert summary, f"{path.name}: no summary section (a heading with 'Summary' or 'What we learned')"
+    assert "## Exercises" in headings, f"{path.name}: no exercises"
+    assert headings.index(summary[-1]) < headings.index("## Exercises"), f"{path.name}: summary after the exercises"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_solutions_with_code_run_in_the_build(path):
+    """A solution that shows code must run it: code goes in code cells between
+    ``solution-start`` and ``solution-end``, not as text in a ``{solution}`` block,
+    where the build would show it without running it."""
+    import re
+
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+    static = re.findall(r"```\{solution\}\s*(\S+)(.*?)\n```", text, flags=re.S)
+    with_code = [label for label, body in static
+                 if re.search(r"(^|\n)(    \S|```)", body)]
+    assert not with_code, f"{path.name}: solutions with code that does not run: {with_code}"

@@ -11,23 +11,36 @@ unrun cell is not written, so the book build never shows a half-executed chapter
 outputs are the kernel's own messages (streams, display data with their metadata, so
 myst-nb's glued values survive), in nbformat's schema; the expected outputs that
 ``tools/nbval_notebooks.py`` put in the scratch copies for comparison are replaced.
+
+It also sums each notebook's cell times (the kernel start included) and prints them at the
+end, and writes them to ``run_times.json`` there: the measured run time of every chapter
+on the machine that ran the tests, beside the "Run time" each chapter states.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import nbformat
 
 _results: dict[str, dict] = {}
+_seconds: dict[str, float] = {}
 
 
 def pytest_runtest_logreport(report):
+    notebook = report.nodeid.split("::")[0]
+    _seconds[notebook] = _seconds.get(notebook, 0.0) + report.duration
     if report.when == "call" or report.outcome != "passed":
-        notebook = report.nodeid.split("::")[0]
         entry = _results.setdefault(notebook, {"failed": False})
         if report.outcome != "passed":
             entry["failed"] = True
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_sep("-", "run time of each notebook (s)")
+    for notebook, seconds in sorted(_seconds.items()):
+        terminalreporter.write_line(f"{notebook:28s} {seconds:7.1f}")
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -36,6 +49,10 @@ def pytest_sessionfinish(session, exitstatus):
         return
     out = Path(target)
     out.mkdir(parents=True, exist_ok=True)
+    times = out / "run_times.json.tmp"
+    times.write_text(json.dumps({Path(k).name: round(v, 1) for k, v in sorted(_seconds.items())},
+                                indent=1) + "\n")
+    os.replace(times, out / "run_times.json")
     by_notebook: dict[str, list] = {}
     for item in session.items:
         if hasattr(item, "test_outputs") and hasattr(item, "cell"):
