@@ -29,19 +29,17 @@ Run: ``make browser`` (after ``make book``), or
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import http.server
 import os
 import re
 import shutil
 import subprocess
 import struct
-import threading
 import zlib
 from pathlib import Path
 
 import pytest
+
+from headless_chromium import launch_chromium, require_chromium, serve, unavailable
 
 pytestmark = pytest.mark.browser
 
@@ -56,18 +54,6 @@ def _path_from_env(name: str, default: Path) -> Path:
 BOOK_HTML = _path_from_env("BOOK_HTML", REPO / "_build" / "html")
 NPM_DIR = REPO / ".cache" / "npm"
 MATHJAX_DIR = _path_from_env("MATHJAX_DIR", NPM_DIR / "node_modules" / "mathjax")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-REQUIRED = os.environ.get("REQUIRE_BOOK_HTML", "") == "1"
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # MathJax 3 as Sphinx / Jupyter Book link it (jsdelivr), and the other usual CDNs.
 MATHJAX_URL = re.compile(
@@ -81,34 +67,7 @@ PAGE_TIMEOUT_MS = 60_000
 MATHJAX_TIMEOUT_MS = 30_000
 
 
-def _unavailable(reason: str) -> None:
-    """Skip, or fail when the caller (``make test``) requires the browser check to run."""
-    if REQUIRED:
-        pytest.fail(reason + " (REQUIRE_BOOK_HTML=1)")
-    pytest.skip(reason)
-
-
 # --------------------------------------------------------------------------- serving
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory: Path):
-    """Serve ``directory`` over HTTP on 127.0.0.1 (a free port); yield the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 def _ensure_mathjax() -> Path | None:
     """Return the local MathJax 3 package, installing it with npm into .cache/npm if needed."""
     if (MATHJAX_DIR / "es5" / "tex-mml-chtml.js").is_file():
@@ -127,23 +86,12 @@ def _ensure_mathjax() -> Path | None:
 # --------------------------------------------------------------------------- browser
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (pip install playwright; no `playwright install`)")
+    require_chromium()
     mathjax = _ensure_mathjax()
     if mathjax is None:
-        _unavailable(f"MathJax 3 not found in {MATHJAX_DIR} (make mathjax)")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, timeout=60_000
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        unavailable(f"MathJax 3 not found in {MATHJAX_DIR} (make mathjax)")
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 class PageChecker:
@@ -306,7 +254,7 @@ BOOK_PAGES = _book_pages()
 @pytest.fixture(scope="module")
 def book_checker(browser):
     if not BOOK_PAGES:
-        _unavailable(f"no built book in {BOOK_HTML} (make book)")
+        unavailable(f"no built book in {BOOK_HTML} (make book)")
     with serve(BOOK_HTML) as base_url:
         checker = PageChecker(browser, base_url, _ensure_mathjax())
         try:
@@ -317,7 +265,7 @@ def book_checker(browser):
 
 def test_book_was_built():
     if not BOOK_PAGES:
-        _unavailable(f"no built book in {BOOK_HTML} (make book)")
+        unavailable(f"no built book in {BOOK_HTML} (make book)")
     assert "index.html" in BOOK_PAGES
     assert any(p.startswith("book/") for p in BOOK_PAGES), BOOK_PAGES
 

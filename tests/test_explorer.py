@@ -25,16 +25,13 @@ Run: ``python -m pytest -m browser tests/test_explorer.py -v``.
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
-import functools
-import http.server
-import os
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from headless_chromium import launch_chromium, serve
 
 from turing_helpers.data import PatternConfig, TrajectoryConfig
 from turing_helpers.gray_scott import GrayScott
@@ -46,10 +43,6 @@ pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
 EXPLORER = REPO / "book" / "_static" / "explorer"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-REQUIRED = os.environ.get("REQUIRE_BOOK_HTML", "") == "1"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TIMEOUT_MS = 30_000
 
 # The page's deterministic starts, as its gray_scott.js defines them.
@@ -63,49 +56,10 @@ _SWEEP_DEFAULTS = {f.name: f.default for f in dataclasses.fields(SweepConfig)}
 PEARSON_DX, PEARSON_DT = _SWEEP_DEFAULTS["dx"], _SWEEP_DEFAULTS["dt"]
 
 
-def _unavailable(reason: str) -> None:
-    """Skip, or fail when the caller (``make test``) requires the browser check to run."""
-    if REQUIRED:
-        pytest.fail(reason + " (REQUIRE_BOOK_HTML=1)")
-    pytest.skip(reason)
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - signature of the base class
-        pass
-
-
-@contextlib.contextmanager
-def serve(directory: Path):
-    """Serve ``directory`` over HTTP on 127.0.0.1 (a free port); yield the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        _unavailable(f"{CHROMIUM} not found (apt-get install -y chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed "
-                     "(pip install playwright; no `playwright install`)")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-                                      timeout=60_000)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with launch_chromium() as chromium:
+        yield chromium
 
 
 class Explorer:
