@@ -1,8 +1,10 @@
 """Static checks of the committed chapters (no kernel): what a reader sees in the code boxes."""
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
@@ -36,8 +38,6 @@ NOT_CHAPTERS = {"bibliography", "notation", "instructor"}
 
 
 def chapters() -> list[Path]:
-    import yaml
-
     toc = yaml.safe_load((BOOK.parent / "_toc.yml").read_text())
     files = [toc["root"]] + [entry["file"] for entry in toc["chapters"]]
     return [BOOK.parent / f"{f}.ipynb" for f in files if Path(f).name not in NOT_CHAPTERS]
@@ -68,8 +68,6 @@ def test_solutions_with_code_run_in_the_build(path):
     """A solution that shows code must run it: code goes in code cells between
     ``solution-start`` and ``solution-end``, not as text in a ``{solution}`` block,
     where the build would show it without running it."""
-    import re
-
     text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
     static = re.findall(r"```\{solution\}\s*(\S+)(.*?)\n```", text, flags=re.S)
     with_code = [label for label, body in static

@@ -6,14 +6,11 @@ from pathlib import Path
 
 import yaml
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name as canonical
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / ".github" / "workflows" / "book.yml"
 BINDER = REPO / "binder"
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def readme_commands() -> set[str]:
@@ -70,4 +67,3 @@ def test_binder_installs_the_package_itself_and_the_cpu_torch():
     assert pinned()["torch"].endswith("+cpu")
     runtime = (BINDER / "runtime.txt").read_text().strip()
     assert re.fullmatch(r"python-3\.\d+", runtime) and int(runtime.split(".")[1]) >= 10, runtime
-

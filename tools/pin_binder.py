@@ -10,20 +10,16 @@ PyPI wheel of the same version would pull several GB of CUDA libraries.
 """
 from __future__ import annotations
 
-import re
 import sys
 from importlib import metadata
 from pathlib import Path
 
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name as canonical
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = "turing_helpers"
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def parse(line: str) -> Requirement | None:
