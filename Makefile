@@ -69,7 +69,7 @@ test: setup system-packages
 unit: setup
 	$(PYTEST) -m "not browser" --timeout=$(PYTEST_TIMEOUT) tests
 
-# The unit tests without the shipped models' quality checks (marked `slow`, ~20 min on 2 cores).
+# The unit tests without the shipped models' quality checks (marked `slow`, ~14 min on 2 cores).
 quick: setup
 	$(PYTEST) -m "not browser and not slow" --timeout=$(PYTEST_TIMEOUT) tests
 

@@ -45,6 +45,8 @@ __all__ = ["DiffusionConfig", "DDPM", "EMA", "cosine_beta_schedule", "linear_bet
            "from_checkpoint", "CHECKPOINT_KIND"]
 
 CHECKPOINT_KIND = "ddpm"
+# Sampling on a CPU evaluates the network on at most this many fields at a time (DDPM.network)
+CPU_CHUNK = 16
 
 
 # -- noise schedules (tiny pure functions, float64) -----------------------------------
@@ -219,12 +221,26 @@ class DDPM(nn.Module):
         return F.mse_loss(self.model(x_t, t, labels), target)
 
     # -- reverse process -----------------------------------------------------------------
+    def network(self, x_t, t, labels):
+        """ε_θ (or v_θ) of a batch; on a CPU in chunks of at most :data:`CPU_CHUNK` fields.
+
+        Each field's pass is its own, so a chunk changes its numbers only by float32 round-off
+        (the convolution library may sum in another order for another batch size); chunks keep
+        a pass's activations in the cache: on the 2-core machine the book is built on, sampling 64
+        fields of 48² is 1.1–1.9× faster so, most for guided steps, whose batch is doubled
+        (``benchmarks/ddpm_sampling.py``).
+        """
+        if x_t.device.type != "cpu" or len(x_t) <= CPU_CHUNK:
+            return self.model(x_t, t, labels)
+        return torch.cat([self.model(x_t[i:i + CPU_CHUNK], t[i:i + CPU_CHUNK], labels[i:i + CPU_CHUNK])
+                          for i in range(0, len(x_t), CPU_CHUNK)])
+
     def model_output(self, x_t, t, labels, guidance: float = 1.0):
         """The network's output (ε or v), with classifier-free guidance o_∅ + w (o_c − o_∅) when w ≠ 1."""
         if guidance == 1.0:
-            return self.model(x_t, t, labels)
+            return self.network(x_t, t, labels)
         null = torch.full_like(labels, self.config.unet.num_classes)
-        eps = self.model(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([labels, null]))
+        eps = self.network(torch.cat([x_t, x_t]), torch.cat([t, t]), torch.cat([labels, null]))
         eps_c, eps_u = eps.chunk(2)
         return eps_u + guidance * (eps_c - eps_u)
 
