@@ -30,6 +30,12 @@ NPM_DIR  := .cache/npm
 MATHJAX  := $(NPM_DIR)/node_modules/mathjax/es5/tex-mml-chtml.js
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_TIMEOUT ?= 1800
+# pytest-xdist workers for the unit tests (each takes its share of the cores for torch,
+# tests/conftest.py); TEST_WORKERS=0 runs them in one process. nbval stays in one: two
+# chapters side by side, each with torch's two threads, slowed chapter 5 down many times
+# (threads of one process spinning while the other process holds the core).
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist $(1))
 
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 
@@ -67,11 +73,11 @@ test: setup system-packages
 	@echo "All tests passed."
 
 unit: setup
-	$(PYTEST) -m "not browser" --timeout=$(PYTEST_TIMEOUT) tests
+	$(PYTEST) -m "not browser" $(call XDIST,worksteal) --timeout=$(PYTEST_TIMEOUT) tests
 
-# The unit tests without the shipped models' quality checks (marked `slow`, ~14 min on 2 cores).
+# The unit tests without the shipped models' quality checks (marked `slow`, ~12 min on 2 cores).
 quick: setup
-	$(PYTEST) -m "not browser and not slow" --timeout=$(PYTEST_TIMEOUT) tests
+	$(PYTEST) -m "not browser and not slow" $(call XDIST,worksteal) --timeout=$(PYTEST_TIMEOUT) tests
 
 # nbval runs scratch copies that hold the expected text of the cells marked with the
 # `nbval-check-output` tag (recorded in tests/nbval_expected/); the committed notebooks have
