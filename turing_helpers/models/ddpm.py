@@ -227,8 +227,8 @@ class DDPM(nn.Module):
         Each field's pass is its own, so a chunk changes its numbers only by float32 round-off
         (the convolution library may sum in another order for another batch size); chunks keep
         a pass's activations in the cache: on the 2-core machine the book is built on, sampling 64
-        fields of 48² is 1.1–1.9× faster so, most for guided steps, whose batch is doubled
-        (``benchmarks/ddpm_sampling.py``).
+        fields of 48² in chunks is 1.1–1.9× faster than in one pass, most for guided steps,
+        whose batch is doubled (``benchmarks/ddpm_sampling.py``).
         """
         if x_t.device.type != "cpu" or len(x_t) <= CPU_CHUNK:
             return self.model(x_t, t, labels)
