@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -26,38 +27,43 @@ from turing_helpers.io import atomic_write
 from turing_helpers.models import load_pretrained
 from turing_helpers.models import ddpm as ddpm_module
 
-
-def chunked_pass(unet, x, t, c, chunk: int):
-    """The U-Net over a batch, ``chunk`` fields at a time."""
-    return torch.cat([unet(x[i:i + chunk], t[i:i + chunk], c[i:i + chunk]) for i in range(0, len(x), chunk)])
+ONE_PASS = 10 ** 9  # a chunk larger than any batch: DDPM.network makes one pass
 
 
-def pass_ms_per_field(unet, batch: int, size: int, chunk: int, repeats: int) -> float:
-    """Milliseconds per field of one pass over ``batch`` fields in chunks of ``chunk``, best of ``repeats``."""
+@contextmanager
+def cpu_chunk(chunk: int):
+    """DDPM.network's chunk size set to ``chunk`` for the block."""
+    saved = ddpm_module.CPU_CHUNK
+    ddpm_module.CPU_CHUNK = chunk
+    try:
+        yield
+    finally:
+        ddpm_module.CPU_CHUNK = saved
+
+
+def pass_ms_per_field(model, batch: int, size: int, chunk: int, repeats: int) -> float:
+    """Milliseconds per field of one ``DDPM.network`` pass over ``batch`` fields in chunks of
+    ``chunk``, best of ``repeats``."""
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(batch, unet.config.channels, size, size, generator=g)
+    x = torch.randn(batch, model.config.unet.channels, size, size, generator=g)
     t = torch.full((batch,), 500)
     c = torch.zeros(batch, dtype=torch.long)
     best = float("inf")
-    with torch.no_grad():
-        chunked_pass(unet, x, t, c, chunk)  # warm-up: first-call allocations and kernel choice
+    with torch.no_grad(), cpu_chunk(chunk):
+        model.network(x, t, c)  # warm-up: first-call allocations and kernel choice
         for _ in range(repeats):
             start = time.perf_counter()
-            chunked_pass(unet, x, t, c, chunk)
+            model.network(x, t, c)
             best = min(best, time.perf_counter() - start)
     return 1e3 * best / batch
 
 
 def sampling_ms_per_field_step(model, batch: int, name: str, chunk: int, steps: int = 10) -> float:
     """Milliseconds per field and DDIM step of ``model.sample`` with ``CPU_CHUNK = chunk``."""
-    saved = ddpm_module.CPU_CHUNK
-    ddpm_module.CPU_CHUNK = chunk
-    try:
+    with cpu_chunk(chunk):
         start = time.perf_counter()
         model.sample(batch, name, steps=steps, seed=0)
         return 1e3 * (time.perf_counter() - start) / (batch * steps)
-    finally:
-        ddpm_module.CPU_CHUNK = saved
 
 
 def main(argv=None):
@@ -68,13 +74,14 @@ def main(argv=None):
     parser.add_argument("--json", type=Path, help="also write the numbers here (atomically)")
     args = parser.parse_args(argv)
     model = load_pretrained("ddpm")
-    unet = model.model.eval()
+    unet_config = model.config.unet
 
-    x = torch.randn(args.batch, unet.config.channels, args.size, args.size, generator=torch.Generator().manual_seed(1))
-    t, c = torch.full((args.batch,), 300), torch.arange(args.batch) % (unet.config.num_classes + 1)
+    x = torch.randn(args.batch, unet_config.channels, args.size, args.size, generator=torch.Generator().manual_seed(1))
+    t, c = torch.full((args.batch,), 300), torch.arange(args.batch) % (unet_config.num_classes + 1)
     with torch.no_grad():
-        whole = unet(x, t, c)
-        difference = float((chunked_pass(unet, x, t, c, ddpm_module.CPU_CHUNK) - whole).abs().max())
+        with cpu_chunk(ONE_PASS):
+            whole = model.network(x, t, c)
+        difference = float((model.network(x, t, c) - whole).abs().max())
     print(f"chunks of {ddpm_module.CPU_CHUNK} against one pass over {args.batch}: largest difference "
           f"{difference:.1e} (outputs up to {float(whole.abs().max()):.1f})")
 
@@ -84,7 +91,7 @@ def main(argv=None):
     print(f"{'threads':>7} " + " ".join(f"{'chunk ' + str(c):>9}" for c in chunks))
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        by_threads[threads] = {c: pass_ms_per_field(unet, args.batch, args.size, c, args.repeats) for c in chunks}
+        by_threads[threads] = {c: pass_ms_per_field(model, args.batch, args.size, c, args.repeats) for c in chunks}
         print(f"{threads:7d} " + " ".join(f"{by_threads[threads][c]:9.2f}" for c in chunks))
 
     torch.set_num_threads(2)
@@ -92,7 +99,7 @@ def main(argv=None):
     print(f"{'class':>8} {'guided':>6} {'one pass':>9} {'chunks of ' + str(ddpm_module.CPU_CHUNK):>13} {'speed-up':>9}")
     sampling = {}
     for name in ("spots", "worms"):
-        whole = sampling_ms_per_field_step(model, args.batch, name, chunk=10 ** 9)
+        whole = sampling_ms_per_field_step(model, args.batch, name, chunk=ONE_PASS)
         chunked = sampling_ms_per_field_step(model, args.batch, name, chunk=ddpm_module.CPU_CHUNK)
         guided = model.sampling.get(name, {}).get("guidance", 1.0) != 1.0
         sampling[name] = {"guided": guided, "one_pass": whole, "chunked": chunked}

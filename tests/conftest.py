@@ -3,29 +3,18 @@ import os
 import numpy as np
 import pytest
 
-_WORKERS = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
-
-
-def _share_of_cores() -> int:
-    return max(1, (os.cpu_count() or 1) // int(_WORKERS))
-
-
-def pytest_configure(config):
-    if _WORKERS:  # parallel workers (`make test` runs two): each takes its share of the cores for torch
-        import torch
-
-        torch.set_num_threads(_share_of_cores())
+_WORKERS = os.environ.get("PYTEST_XDIST_WORKER_COUNT")  # set in pytest-xdist workers (`make test` runs two)
 
 
 @pytest.fixture(autouse=True)
-def _keep_the_workers_share_of_threads():
-    """A training entry point sets torch's threads (``--threads``); in a parallel worker the
-    next test must not inherit them, or two workers' threads fight over the cores."""
-    yield
+def _workers_share_of_threads():
+    """In a parallel worker every test starts with the worker's share of the cores for torch,
+    whatever the test before it set (a training entry point sets ``--threads``): otherwise
+    two workers' threads fight over the cores."""
     if _WORKERS:
         import torch
 
-        torch.set_num_threads(_share_of_cores())
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(_WORKERS)))
 
 
 @pytest.fixture
