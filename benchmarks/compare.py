@@ -1,14 +1,25 @@
 """Chapter 6's measurements: the solver, the ConvLSTM and the DDPM compared in stability and
 complexity; writes ``turing_helpers/results/compare.json`` (package data the chapter reads).
 
-    python benchmarks/compare.py              # about 10-15 minutes on 2 CPU cores
-    python benchmarks/compare.py --costs-only # re-measure only the costs (on a quiet machine)
+    python benchmarks/compare.py                  # everything (about 70 minutes on 2 CPU cores)
+    python benchmarks/compare.py --climate-only   # stability under time (ClimateProtocol), ~30 min
+    python benchmarks/compare.py --handover-only  # the models' fields handed to the solver, ~15 min
+    python benchmarks/compare.py --jacobian-only  # leading Jacobian eigenvalues at developed states
+    python benchmarks/compare.py --costs-only     # re-measure only the costs (on a quiet machine)
     python benchmarks/compare.py --convlstm-only  # after retraining the ConvLSTM: redo what involves it
+    python benchmarks/compare.py --summary-only   # rewrite the summary table from the results
 
-The experiments and their protocol are :mod:`turing_helpers.evaluation.comparison`
-(:class:`~turing_helpers.evaluation.comparison.ComparisonConfig` holds every size and seed;
-it is stored in the file). The costs are measured side by side in one run, each system in a
-fresh process so that its peak memory is its own.
+Two kinds of experiment live here. The verdicts that are tests which could have failed
+(:class:`ClimateProtocol`, :class:`HandoverProtocol`) are orchestrated in this file on the
+measures of :mod:`turing_helpers.evaluation` that take any forecaster
+(:func:`~turing_helpers.evaluation.stability.stability_under_time`,
+:func:`~turing_helpers.evaluation.climate_test`): the statistic, the threshold (from the
+solver's own spread) and the controls are fixed in code before a model's output is read, and
+the seeds are recorded as test seeds apart from the development seeds. The remaining
+experiments (perturbation, gains, complexity) are still those of
+:mod:`turing_helpers.evaluation.comparison` with its :class:`ComparisonConfig`. The summary
+table's wording is :func:`summary`. The costs are measured side by side in one run, each
+system in a fresh process so that its peak memory is its own.
 """
 from __future__ import annotations
 
@@ -17,16 +28,118 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from turing_helpers.checkpoints import SHIPPED_DIR, machine_description, training_stages
+from turing_helpers.data import WELL_CLASSES, developed_patterns
+from turing_helpers.evaluation.climate import climate_statistics
 from turing_helpers.evaluation.comparison import ComparisonConfig, measure_cost, rerun_convlstm, run, summary_table
+from turing_helpers.evaluation.stability import stability_under_time
 from turing_helpers.io import plain, write_json
+from turing_helpers.presets import preset
 from turing_helpers.results import path as result_path
+from turing_helpers.solver import simulate
 
 RESULTS = result_path("compare")
+DX = 2 / 128  # The Well's grid spacing
+CONTEXT = 4   # frames the ConvLSTM reads before its first prediction
+
+
+@dataclass(frozen=True)
+class ClimateProtocol:
+    """Stability under time, chapter 6's first verdict: sizes, seeds and windows (stored in the file).
+
+    Every start and every reference is a developed solver state (10,000 steps from random
+    patches, runs that decayed to uniform dropped) of base seeds that no training run, tuning
+    step or earlier experiment read. The ConvLSTM continues each start for ``frames`` frames;
+    its climate is taken over frames ``climate_from``..``frames`` and tested against two
+    independent solver sets of the class (``climate_test``), whose spread sets every threshold.
+    """
+
+    sizes: tuple = (48, 64)             # periodic boxes (grid points per side): verdicts must hold on both
+    starts_per_class: int = 32          # independent trajectories the ConvLSTM starts from, per class
+    generated_per_class: int = 40       # made per class and seed; the first alive starts_per_class are used
+    test_seed: int = 80                 # the starts
+    reference_seeds: tuple = (81, 82)   # the two independent solver sets
+    development_seeds: tuple = (85, 86, 87, 901, 902, 903)  # read while the test and this script were written
+    frames: int = 1000                  # 10,000 time units
+    climate_from: int = 500
+    horizon: int = 100                  # skill windows: the first 100 frames
+    snapshot_every: int = 10            # snapshot statistics on every 10th frame of the window
+    alpha: float = 0.05                 # family-wise over the table: Bonferroni over classes x sizes x statistics
+    classes: tuple = WELL_CLASSES
+
+
+def _developed(n, seed, protocol):
+    """{class: developed fields (≤ starts_per_class, 2, n, n)} of a base seed, and how many were alive."""
+    fields, labels, _ = developed_patterns(n, protocol.generated_per_class, seed, classes=protocol.classes)
+    out = {name: fields[labels == WELL_CLASSES.index(name)][:protocol.starts_per_class] for name in protocol.classes}
+    return out, {name: int(np.sum(labels == WELL_CLASSES.index(name))) for name in protocol.classes}
+
+
+def solver_frames(name, fields, frames, keep=slice(None), chunk=8):
+    """The solver's frames 0..frames (every 10 steps) from fields (B, 2, n, n), frames ``keep``
+    kept: float32 (B, K, 2, n, n), made ``chunk`` trajectories at a time to bound memory."""
+    parts = []
+    for i in range(0, len(fields), chunk):
+        f = fields[i:i + chunk].astype(np.float64)
+        u, v = simulate(preset(name), f[:, 0], f[:, 1], steps=10 * frames, dt=1.0, dx=DX, backend="numba",
+                        save_every=10)
+        parts.append(np.stack([u[:, keep], v[:, keep]], axis=2).astype(np.float32))
+    return np.concatenate(parts)
+
+
+def convlstm_forecaster(model, chunk=16):
+    """forecast(context (B, C, 2, n, n), frames) → (B, frames, 2, n, n) of a ConvLSTM, in chunks."""
+    def forecast(context, frames):
+        out = []
+        for i in range(0, len(context), chunk):
+            with torch.no_grad():
+                out.append(model.rollout(torch.from_numpy(np.ascontiguousarray(context[i:i + chunk])), frames).numpy())
+        return np.concatenate(out)
+    return forecast
+
+
+def climate_experiment(protocol: ClimateProtocol = ClimateProtocol(), convlstm=None, progress=True) -> dict:
+    """The ConvLSTM's rollouts from developed states at each box size, scored per class by
+    ``stability_under_time`` against two independent solver sets, with its controls."""
+    from turing_helpers.models import load_pretrained
+
+    torch.set_flush_denormal(True)  # fading rollouts pass through denormal floats, ~3x slower
+    forecast = convlstm_forecaster(load_pretrained("convlstm") if convlstm is None else convlstm)
+    window = slice(protocol.climate_from, protocol.frames + 1)
+    out = {"protocol": plain(asdict(protocol)), "sizes": {}}
+    for n in protocol.sizes:
+        started = time.perf_counter()
+        starts, alive = _developed(n, protocol.test_seed, protocol)
+        references, reference_alive = {}, []
+        for seed in protocol.reference_seeds:
+            fields, counts = _developed(n, seed, protocol)
+            reference_alive.append(counts)
+            for name in protocol.classes:
+                frames = solver_frames(name, fields[name], protocol.frames, keep=window)
+                references.setdefault(name, []).append(climate_statistics(frames, DX, protocol.snapshot_every))
+        per_class = {}
+        for c, name in enumerate(protocol.classes):
+            truth = solver_frames(name, starts[name], CONTEXT - 1 + protocol.frames)
+            other = protocol.classes[(c + 1) % len(protocol.classes)]
+            result = stability_under_time(forecast, truth, references[name], DX, context=CONTEXT,
+                                          horizon=protocol.horizon, climate_from=protocol.climate_from,
+                                          other_class=references[other][0], snapshot_every=protocol.snapshot_every,
+                                          alpha=protocol.alpha, tests=len(protocol.classes) * len(protocol.sizes))
+            result["other_class"] = other
+            del result["end"]
+            per_class[name] = plain(result)
+            if progress:
+                controls = ", ".join(f"{key} {test['verdict']}" for key, test in result["controls"].items())
+                print(f"  {n}² {name}: {result['climate']['verdict']} (controls: {controls})", flush=True)
+        out["sizes"][str(n)] = {"classes": per_class, "alive": {"starts": alive, "references": reference_alive},
+                                "seconds": time.perf_counter() - started}
+    return out
 
 
 def costs(threads: int) -> dict:
@@ -61,18 +174,311 @@ def training_records() -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class HandoverProtocol:
+    """Each model's fields handed to the solver: do they move like developed solver states?
+
+    A developed solver state, advanced by the solver, moves as fast as the class's dynamics
+    move; a state off the attractor (a perturbed one, a sample that is no steady pattern)
+    first relaxes, and moves faster. So the test is ``climate_test`` on the solver's first
+    ``frames`` frames (1000 steps) from each handed-over field, against the same frames from two
+    independent solver sets' developed states, with the same thresholds; its controls are the
+    solver's own developed states (must pass), those states perturbed by zero-mean noise (the
+    mean restored after clipping to [0, 1]: must fail) and a uniform field (must fade).
+    """
+
+    size: int = 48                      # the DDPM's training box
+    fields_per_class: int = 16          # DDPM samples and ConvLSTM end states per class
+    frames: int = 100                   # 1000 solver steps after the hand-over
+    sample_seed: int = 700              # DDPM sampling seeds 700 + class index (fresh)
+    ddim_steps: int = 100
+    convlstm_frames: int = 1000         # the ConvLSTM's end states: 1000 frames from the test starts
+    noise: float = 0.1                  # amplitude of the perturbed control
+    noise_seed: int = 710
+    test_seed: int = 80                 # starts (solver control, ConvLSTM) and references: as ClimateProtocol
+    reference_seeds: tuple = (81, 82)
+    generated_per_class: int = 40
+    snapshot_every: int = 10
+    alpha: float = 0.05                 # Bonferroni over classes x candidates x statistics
+    classes: tuple = WELL_CLASSES
+
+
+def zero_mean_noise(fields, amplitude, seed, rounds=20):
+    """fields (B, 2, n, n) + Gaussian noise of std ``amplitude``, kept in [0, 1] with each field's
+    channel means restored: clipping alone shifts v up where v ≈ 0 and u down near 1 (a mean
+    shift, not noise), so the shift is undone and the result clipped again, ``rounds`` times."""
+    rng = np.random.default_rng(seed)
+    target = fields.astype(np.float64).mean(axis=(-2, -1), keepdims=True)
+    noisy = np.clip(fields + amplitude * rng.standard_normal(fields.shape), 0, 1)
+    for _ in range(rounds):
+        noisy = np.clip(noisy + target - noisy.mean(axis=(-2, -1), keepdims=True), 0, 1)
+    return noisy.astype(np.float32)
+
+
+def handover_experiment(protocol: HandoverProtocol = HandoverProtocol(), convlstm=None, ddpm=None,
+                        progress=True) -> dict:
+    """DDPM samples and ConvLSTM end states advanced by the solver, tested against its own states."""
+    from turing_helpers.evaluation.climate import climate_test
+    from turing_helpers.models import load_pretrained
+
+    torch.set_flush_denormal(True)
+    convlstm = load_pretrained("convlstm") if convlstm is None else convlstm
+    ddpm = load_pretrained("ddpm") if ddpm is None else ddpm
+    forecast = convlstm_forecaster(convlstm)
+    per = protocol.fields_per_class
+    climate = ClimateProtocol(starts_per_class=per, generated_per_class=protocol.generated_per_class,
+                              classes=protocol.classes)
+    starts, _ = _developed(protocol.size, protocol.test_seed, climate)
+    reference_fields = [_developed(protocol.size, seed, climate)[0] for seed in protocol.reference_seeds]
+    tests = len(protocol.classes) * 2  # two candidates per class
+    out = {"protocol": plain(asdict(protocol)), "classes": {}}
+    for c, name in enumerate(protocol.classes):
+        started = time.perf_counter()
+        references = [climate_statistics(solver_frames(name, f[name], protocol.frames), DX, protocol.snapshot_every)
+                      for f in reference_fields]
+
+        def test(fields):
+            frames = solver_frames(name, fields, protocol.frames)
+            return climate_test(frames, references, DX, alpha=protocol.alpha, tests=tests,
+                                snapshot_every=protocol.snapshot_every)
+
+        samples = ddpm.sample(per, name, size=protocol.size, steps=protocol.ddim_steps,
+                              seed=protocol.sample_seed + c)
+        context = solver_frames(name, starts[name], CONTEXT - 1)
+        ends = forecast(context, protocol.convlstm_frames)[:, -1]
+        uniform = np.zeros_like(starts[name])
+        uniform[:, 0] = 1.0
+        entry = {"ddpm": test(samples), "convlstm": test(ends),
+                 "controls": {"solver": test(starts[name]),
+                              "perturbed": test(zero_mean_noise(starts[name], protocol.noise,
+                                                                protocol.noise_seed + c)),
+                              "uniform": test(uniform)},
+                 "seconds": time.perf_counter() - started}
+        out["classes"][name] = plain(entry)
+        if progress:
+            verdicts = {key: entry[key]["verdict"] for key in ("ddpm", "convlstm")} | {
+                key: t["verdict"] for key, t in entry["controls"].items()}
+            print(f"  hand-over {name}: {verdicts}", flush=True)
+    return out
+
+
+@dataclass(frozen=True)
+class JacobianProtocol:
+    """The referee's first question about stability: do perturbations of a state grow?
+
+    At developed states of each class (the test starts of ClimateProtocol), the k leading
+    eigenvalues μ of the Jacobian of one frame (``jacobian_spectrum``): for the solver, of
+    its frame map (10 explicit Euler steps, the map that made the ConvLSTM's training data);
+    for the ConvLSTM, of its whole-state map (frames, increment and hidden channels,
+    ``ConvLSTM.state_step``) after it read four solver frames of the state. Verdict, fixed
+    before any model was measured: a class's learned map is *less stable than the solver*
+    when its spectral radius exceeds the solver's at every one of the states (paired: the
+    solver's radius varies from state to state by more than 10 % in the moving classes);
+    *as stable* otherwise. Controls: the same equations integrated by ETDRK4 (another
+    integrator, 10 steps of dt = 1: must come out as stable) and the Euler frame map with every
+    perturbation amplified by ``amplified`` (x* + a (S(x) − S(x*)): must come out less stable).
+    """
+
+    size: int = 48
+    states_per_class: int = 3
+    k: int = 6
+    amplified: float = 1.1
+    test_seed: int = 80
+    generated_per_class: int = 40
+    classes: tuple = WELL_CLASSES
+
+
+def jacobian_experiment(protocol: JacobianProtocol = JacobianProtocol(), convlstm=None, progress=True) -> dict:
+    """Leading Jacobian eigenvalues of the solver's and the ConvLSTM's one-frame maps, per class."""
+    import copy
+
+    from turing_helpers.evaluation import jacobian_spectrum
+    from turing_helpers.models import load_pretrained
+
+    model = copy.deepcopy(load_pretrained("convlstm") if convlstm is None else convlstm).double()
+    climate = ClimateProtocol(starts_per_class=protocol.states_per_class,
+                              generated_per_class=protocol.generated_per_class, classes=protocol.classes)
+    starts, _ = _developed(protocol.size, protocol.test_seed, climate)
+    out = {"protocol": plain(asdict(protocol)), "classes": {}}
+    for name in protocol.classes:
+        def solver_step(x, method="euler"):
+            u, v = simulate(preset(name), x[:, 0], x[:, 1], steps=10, dt=1.0, dx=DX, method=method,
+                            **({"backend": "numba"} if method == "euler" else {}))
+            return np.stack([u, v], axis=1)
+
+        def etdrk4_step(x):
+            return solver_step(x, "etdrk4")
+
+        def amplified_step(x, base):
+            """x* + a (S(x) − S(x*)): the Euler map with every perturbation grown by the factor a."""
+            return base[None] + protocol.amplified * (solver_step(x) - base[None])
+
+        context = solver_frames(name, starts[name], CONTEXT - 1).astype(np.float64)   # (B, 4, 2, n, n)
+        with torch.no_grad():
+            whole = model.rollout_state(torch.from_numpy(context)).numpy()               # (B, 36, n, n)
+        entry = {"solver": [], "convlstm": [], "etdrk4": [], "amplified": []}
+        for b, state in enumerate(context[:, -1]):
+            base = solver_step(state[None])[0]
+            entry["solver"].append(jacobian_spectrum(solver_step, state, k=protocol.k, seed=b))
+            entry["etdrk4"].append(jacobian_spectrum(etdrk4_step, state, k=protocol.k, seed=b))
+            entry["amplified"].append(jacobian_spectrum(lambda x: amplified_step(x, base), state, k=protocol.k,
+                                                        seed=b))
+            entry["convlstm"].append(jacobian_spectrum(model.state_step, whole[b], k=protocol.k, seed=b,
+                                                       autograd=True))
+        radius = {system: [float(np.abs(mu).max()) for mu in values] for system, values in entry.items()}
+
+        def verdict(system):
+            larger = all(r > r0 for r, r0 in zip(radius[system], radius["solver"]))
+            return "less stable than the solver" if larger else "as stable as the solver"
+
+        out["classes"][name] = {
+            "eigenvalues": {system: {"real": np.real(values).tolist(), "imag": np.imag(values).tolist()}
+                            for system, values in entry.items()},
+            "spectral_radius": radius, "verdict": verdict("convlstm"),
+            "controls": {system: verdict(system) for system in ("etdrk4", "amplified")}}
+        if progress:
+            print(f"  jacobian {name}: solver {np.round(radius['solver'], 3)}, "
+                  f"ConvLSTM {np.round(radius['convlstm'], 3)}: {verdict('convlstm')}; "
+                  f"controls {out['classes'][name]['controls']}", flush=True)
+    return out
+
+
+def _quartiles(values) -> str:
+    values = np.asarray(values, float)
+    return f"{np.median(values):.0f} [{np.percentile(values, 25):.0f}, {np.percentile(values, 75):.0f}]"
+
+
+def climate_rows(climate: dict) -> list[dict]:
+    """The summary table's rows on stability under time, from :func:`climate_experiment`'s result."""
+    sizes = list(climate["sizes"])
+    classes = climate["protocol"]["classes"]
+    horizon = climate["protocol"]["horizon"]
+    boxes = " / ".join(f"{n}²" for n in sizes)
+
+    def tests(n, kind):
+        entries = climate["sizes"][n]["classes"]
+        return [entries[c]["climate"] if kind == "model" else entries[c]["controls"][kind] for c in classes]
+
+    def count(kind, verdict="on the attractor"):
+        return " / ".join(f"{sum(t['verdict'] == verdict for t in tests(n, kind))}/{len(classes)}" for n in sizes)
+
+    def times(n, name, system):
+        skill = climate["sizes"][n]["classes"][name]["skill"][system]
+        return np.asarray(skill["correlation_time"]["0.8"]["per_window"])
+
+    # moving classes: persistence decorrelates within the horizon (median below it)
+    moving = [c for c in classes if np.median(times(sizes[0], c, "persistence")) < horizon]
+    cells = []
+    for n in sizes:
+        cells.append(", ".join(f"{c} {np.median(times(n, c, 'model')):.0f} vs "
+                               f"{np.median(times(n, c, 'persistence')):.0f}" for c in moving) + f" ({n}²)")
+    censored = all(np.all(times(n, c, system) >= horizon) for n in sizes for c in classes if c not in moving
+                   for system in ("model", "persistence"))
+    longer = np.mean([np.mean(times(n, c, "model") > times(n, c, "persistence")) for n in sizes for c in moving])
+    return [
+        {"measurement": f"classes on the attractor over {climate['protocol']['frames']} frames (climate test, "
+                        f"thresholds from two independent solver sets; {boxes})",
+         "solver": f"{count('solver')} (its own third set)", "convlstm": count("model"), "ddpm": "no dynamics"},
+        {"measurement": f"controls called 'drifted' / 'drifted' / 'faded': a frozen copy, another class's solver "
+                        f"set, a uniform field ({boxes})",
+         "solver": "; ".join(f"{label} {count(kind, verdict)}" for label, kind, verdict in (
+             ("frozen", "frozen", "drifted"), ("other class", "other_class", "drifted"),
+             ("uniform", "uniform", "faded"))),
+         "convlstm": "—", "ddpm": "—"},
+        {"measurement": f"frames with r ≥ 0.8 in the moving classes, median over windows, ConvLSTM vs persistence "
+                        f"(other classes: {'both censored at ' + str(horizon) + ' in every window' if censored else 'see chapter'})",
+         "solver": "reference",
+         "convlstm": "; ".join(cells) + f"; ConvLSTM longer in {longer:.0%} of these windows",
+         "ddpm": "no dynamics"},
+    ]
+
+
+def handover_rows(handover: dict) -> list[dict]:
+    """The summary table's rows on the models' fields handed to the solver."""
+    entries = handover["classes"]
+    classes = list(entries)
+
+    def count(system, verdict="on the attractor", control=False):
+        tests = [entries[c]["controls" if control else system] for c in classes]
+        tests = [t[system] for t in tests] if control else tests
+        return f"{sum(t['verdict'] == verdict for t in tests)}/{len(classes)}"
+
+    def ratios(system):
+        r = [entries[c][system]["statistics"]["motion"]["candidate"]
+             / entries[c][system]["statistics"]["motion"]["reference"] for c in classes]
+        return f"{min(r):.2g}–{max(r):.2g}×"
+
+    steps = 10 * handover["protocol"]["frames"]
+    return [{"measurement": f"classes whose fields, handed to the solver, move like its developed states over "
+                            f"{steps} steps (climate test; {handover['protocol']['size']}²)",
+             "solver": f"{count('solver', control=True)} own states; perturbed "
+                       f"{count('perturbed', control=True)}",
+             "convlstm": f"{count('convlstm')} (end states)", "ddpm": f"{count('ddpm')} (samples)"},
+            {"measurement": f"how fast they move in those {steps} steps, relative to the solver's developed "
+                            "states (range over classes)",
+             "solver": "1× (reference)", "convlstm": ratios("convlstm"), "ddpm": ratios("ddpm")}]
+
+
+def jacobian_rows(jacobian: dict) -> list[dict]:
+    """The summary table's row on the leading Jacobian eigenvalues at developed states."""
+    entries = jacobian["classes"]
+
+    def radii(system):
+        values = [r for e in entries.values() for r in e["spectral_radius"][system]]
+        return f"{min(values):.2f}–{max(values):.2f}"
+
+    less = sum(e["verdict"] == "less stable than the solver" for e in entries.values())
+    return [{"measurement": f"spectral radius of one frame's Jacobian at developed states "
+                            f"({jacobian['protocol']['size']}², range over states); classes less stable "
+                            "than the solver at every state",
+             "solver": radii("solver") + " (Euler frame map)",
+             "convlstm": f"{radii('convlstm')} (whole state); {less}/{len(entries)}", "ddpm": "—"}]
+
+
+def summary(result: dict) -> list[dict]:
+    """Chapter 6's summary table: the rows of the climate and hand-over experiments, then the others."""
+    rows = summary_table(result, result.get("costs"))
+    new = []
+    if "climate" in result:
+        new += climate_rows(result["climate"])
+        rows = [r for r in rows if not r["measurement"].startswith(("frames with r ≥ 0.8",
+                                                                      "classes whose 1000-frame rollout",
+                                                                      "uniform fraction of the last 500"))]
+    if "jacobian" in result:
+        new += jacobian_rows(result["jacobian"])
+    if "handover" in result:
+        new += handover_rows(result["handover"])
+        rows = [r for r in rows if not r["measurement"].startswith(("VRMSE of v moved by",
+                                                                      "solver steps from which on DDPM"))]
+    return new + rows
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2, help="torch and numba threads")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--costs-only", action="store_true", help="re-measure the costs and update --out")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="rewrite only the summary table of --out from its results")
+    parser.add_argument("--jacobian-only", action="store_true",
+                        help="redo only the Jacobian spectra (JacobianProtocol) and update --out")
+    parser.add_argument("--handover-only", action="store_true",
+                        help="redo only the hand-over experiment (HandoverProtocol) and update --out")
+    parser.add_argument("--climate-only", action="store_true",
+                        help="redo only the stability-under-time experiment (ClimateProtocol) and update --out")
     parser.add_argument("--convlstm-only", action="store_true",
                         help="redo the experiments that involve the ConvLSTM, keep the DDPM's samples and "
                              "settling and the measured costs from --out (update the training records)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.summary_only:
+        result = json.loads(args.out.read_text())
+        result["summary"] = summary(result)
+        write_json(args.out, result)
+        return
     command = " ".join(["python benchmarks/compare.py", *(sys.argv[1:] if argv is None else argv)])
-    if args.costs_only:
+    partial = args.climate_only or args.handover_only or args.jacobian_only
+    if args.costs_only or partial:
         result = json.loads(args.out.read_text())
     elif args.convlstm_only:
         start = time.perf_counter()
@@ -86,18 +492,28 @@ def main(argv=None):
         start = time.perf_counter()
         result = plain(run(ComparisonConfig(), progress=True))
         result["seconds"]["total"] = time.perf_counter() - start
-    if args.convlstm_only:
+    full = not (args.costs_only or args.convlstm_only or partial)
+    for key, wanted, experiment in (("climate", args.climate_only, climate_experiment),
+                                    ("handover", args.handover_only, handover_experiment),
+                                    ("jacobian", args.jacobian_only, jacobian_experiment)):
+        if wanted or full:
+            start = time.perf_counter()
+            result[key] = experiment()
+            result[key] |= {"command": command, "machine": machine_description(),
+                            "seconds": time.perf_counter() - start}
+    if args.convlstm_only or partial:
         # the ConvLSTM's architecture is unchanged: its time per frame stays the one measured
         # side by side with the others on a quiet machine; only the training records change
-        result["costs"] = previous["costs"]
+        result["costs"] = (previous if args.convlstm_only else result)["costs"]
         for system, record in training_records().items():
             result["costs"][system] |= record
     else:
         result["costs"] = costs(args.threads)
-    result["summary"] = summary_table(result, result["costs"])
-    result["machine"] = machine_description()
+    result["summary"] = summary(result)
+    if not partial:  # a partial run records its machine beside its own part
+        result["machine"] = machine_description()
     # the experiments' command stays the one that ran them; a costs-only rerun is recorded beside it
-    if not args.convlstm_only:
+    if not (args.convlstm_only or partial):
         result["costs_command" if args.costs_only else "command"] = command
     write_json(args.out, result)
     for row in result["summary"]:

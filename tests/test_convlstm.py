@@ -44,6 +44,19 @@ def test_rollout_feeds_back_its_predictions(model, frames):
     torch.testing.assert_close(out[:, 1], again)
 
 
+def test_iterating_the_whole_state_map_is_the_rollout(model, frames):
+    """state_step on (x_t, x_{t-1}, h, c) is one step of a rollout: its frames are the rollout's."""
+    with torch.no_grad():
+        state = model.rollout_state(frames)                 # (B, 2 + 2 + 2 H, n, n)
+        out = model.rollout(frames, 4)
+        assert state.shape == (2, 4 + 2 * model.config.hidden, 12, 16)
+        torch.testing.assert_close(state[:, :2], out[:, 0])
+        torch.testing.assert_close(state[:, 2:4], frames[:, -1])
+        for k in range(1, 4):
+            state = model.state_step(state)
+            torch.testing.assert_close(state[:, :2], out[:, k])
+
+
 def test_periodic_shift_equivariance(model, frames):
     shift = (3, 5)
     with torch.no_grad():

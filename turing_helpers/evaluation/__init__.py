@@ -14,17 +14,23 @@ definition of each quantity:
   (:func:`turing_helpers.metrics.correlation_time`).
 
 Modules: :mod:`.patterns` (statistics of sets of patterns and their comparison),
-:mod:`.forecast` (skill of rollouts), :mod:`.response` (linear response of any one-frame
-map), :mod:`.ddpm` (the DDPM's per-class quality table and sampler tuning),
+:mod:`.forecast` (skill of rollouts), :mod:`.climate` (is a long rollout on the solver's
+attractor: thresholds from the solver's own spread), :mod:`.stability` (any forecaster's
+rollouts scored early and late, with the climate test's controls), :mod:`.response` (linear response of any one-frame
+map), :mod:`.jacobian` (the leading Jacobian eigenvalues of a one-frame map at any state),
+:mod:`.ddpm` (the DDPM's per-class quality table and sampler tuning),
 :mod:`.comparison` (chapter 6's experiments on all three systems) and :mod:`.mechanisms`
 (chapter 7: the ConvLSTM's gates against the chemistry, the DDPM's drift per scale).
 """
 from __future__ import annotations
 
 from ..metrics import compression_complexity
+from .climate import climate_test
 from .forecast import forecast_scores, forecast_skill
+from .jacobian import jacobian_spectrum
 from .patterns import STATISTICS, compare_patterns, pattern_statistics, set_wavelength
 from .response import linear_response, spectral_gain
 
 __all__ = ["pattern_statistics", "compression_complexity", "compare_patterns", "set_wavelength",
-           "forecast_skill", "forecast_scores", "linear_response", "spectral_gain", "STATISTICS"]
+           "forecast_skill", "forecast_scores", "linear_response", "spectral_gain", "jacobian_spectrum",
+           "climate_test", "STATISTICS"]

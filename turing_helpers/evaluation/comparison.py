@@ -39,7 +39,9 @@ __all__ = ["ComparisonConfig", "run", "summary_table", "stability_under_time", "
            "perturbation_recovery", "learned_gains", "pattern_complexity", "measure_cost", "CLIMATE_RULE",
            "recovery_distance", "rollout_climate", "climate_verdict", "rerun_convlstm"]
 
-# How a 1000-frame rollout is classed, from its last-500-frame statistics against the solver's.
+# How a 1000-frame rollout was classed by the first protocol (hand-set tolerances on three snapshot
+# statistics, 8 starts per class). Chapter 6 now uses the solver-calibrated climate test
+# (turing_helpers.evaluation.climate.climate_test); chapter 7 still quotes this rule's verdicts.
 CLIMATE_RULE = {"faded": "uniform in at least half the frames, or v std below half the solver's",
                 "on the attractor": "v std within 25%, wavelength within 10%, component density within 25%",
                 "drifted": "neither: a pattern, but with other statistics"}

@@ -174,6 +174,30 @@ class ConvLSTM(nn.Module):
         x_next = torch.clamp(x + self.config.delta_scale * delta, self.config.low, self.config.high)
         return x_next, (h, c, x), gates
 
+    def state_step(self, s: torch.Tensor) -> torch.Tensor:
+        """One step of the model as a map of its whole state, for linearisation.
+
+        s (B, 2 C + 2 H, n, n): the frame x_t, the previous frame x_{t−1} (C = 2 channels
+        each) and the hidden and cell states h, c (H channels each), concatenated in that
+        order; returns the next whole state (x_{t+1}, x_t, h', c') of the same shape. A
+        rollout is the iteration of this map, so its Jacobian at a state on a rollout is
+        what decides whether perturbations of that rollout grow.
+        """
+        C, H = self.config.channels, self.config.hidden
+        x, x_prev, h, c = torch.split(s, [C, C, H, H], dim=1)
+        x_next, (h, c, _), _ = self.step(x, (h, c, x_prev))
+        return torch.cat([x_next, x, h, c], dim=1)
+
+    def rollout_state(self, context) -> torch.Tensor:
+        """The whole state (B, 2 C + 2 H, n, n) of :meth:`state_step` after reading the context
+        frames (B, T, C, n, n) and predicting one frame: (x_{T}, x_{T−1}, h, c), x_T the prediction."""
+        context = self._check_context(context)
+        state = self.init_state(context[:, 0])
+        for t in range(context.shape[1]):
+            x_next, state, _ = self.step(context[:, t], state)
+        h, c, x = state
+        return torch.cat([x_next, x, h, c], dim=1)
+
     # -- public API ------------------------------------------------------------------
     def rollout(self, context, steps: int, return_gates: bool = False):
         """Autoregressive forecast: context (B, T, 2, H, W) → frames (B, steps, 2, H, W).
