@@ -84,7 +84,10 @@ def stability_under_time(forecast, truth, references, dx, *, context: int = 4, h
     frames climate_from..F, "controls": {"solver": the solver's continuation from the same
     starts (independent of the references: must pass), "frozen": its first climate frame
     repeated, "uniform": the state (1, 0), "other_class": another class's set} each a
-    climate_test, "frames": F, "climate_from": climate_from}.
+    climate_test, "frames": F, "climate_from": climate_from, "end": the rollout's last
+    frame (B, 2, N, N)}. The solver control's window is its frames climate_from..F after
+    the last context frame, ``context`` − 1 frames later than the references' window after
+    their starts (3 frames of 10 time units for the ConvLSTM's context of 4).
     """
     truth = np.asarray(truth)
     context = check_count("context", context, 1)
