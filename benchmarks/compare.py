@@ -74,11 +74,12 @@ class ClimateProtocol:
     classes: tuple = WELL_CLASSES
 
 
-def _developed(n, seed, protocol):
-    """{class: developed fields (≤ starts_per_class, 2, n, n)} of a base seed, and how many were alive."""
-    fields, labels, _ = developed_patterns(n, protocol.generated_per_class, seed, classes=protocol.classes)
-    out = {name: fields[labels == WELL_CLASSES.index(name)][:protocol.starts_per_class] for name in protocol.classes}
-    return out, {name: int(np.sum(labels == WELL_CLASSES.index(name))) for name in protocol.classes}
+def _developed(n, seed, keep, generated, classes):
+    """{class: the first ``keep`` of ``generated`` developed fields (2, n, n) of a base seed that
+    are still patterns}, and how many of each class were."""
+    fields, labels, _ = developed_patterns(n, generated, seed, classes=classes)
+    out = {name: fields[labels == WELL_CLASSES.index(name)][:keep] for name in classes}
+    return out, {name: int(np.sum(labels == WELL_CLASSES.index(name))) for name in classes}
 
 
 def solver_frames(name, fields, frames, keep=slice(None), chunk=8):
@@ -115,10 +116,11 @@ def climate_experiment(protocol: ClimateProtocol = ClimateProtocol(), convlstm=N
     out = {"protocol": plain(asdict(protocol)), "sizes": {}}
     for n in protocol.sizes:
         started = time.perf_counter()
-        starts, alive = _developed(n, protocol.test_seed, protocol)
+        draw = (protocol.starts_per_class, protocol.generated_per_class, protocol.classes)
+        starts, alive = _developed(n, protocol.test_seed, *draw)
         references, reference_alive = {}, []
         for seed in protocol.reference_seeds:
-            fields, counts = _developed(n, seed, protocol)
+            fields, counts = _developed(n, seed, *draw)
             reference_alive.append(counts)
             for name in protocol.classes:
                 frames = solver_frames(name, fields[name], protocol.frames, keep=window)
@@ -226,10 +228,9 @@ def handover_experiment(protocol: HandoverProtocol = HandoverProtocol(), convlst
     ddpm = load_pretrained("ddpm") if ddpm is None else ddpm
     forecast = convlstm_forecaster(convlstm)
     per = protocol.fields_per_class
-    climate = ClimateProtocol(starts_per_class=per, generated_per_class=protocol.generated_per_class,
-                              classes=protocol.classes)
-    starts, _ = _developed(protocol.size, protocol.test_seed, climate)
-    reference_fields = [_developed(protocol.size, seed, climate)[0] for seed in protocol.reference_seeds]
+    draw = (per, protocol.generated_per_class, protocol.classes)
+    starts, _ = _developed(protocol.size, protocol.test_seed, *draw)
+    reference_fields = [_developed(protocol.size, seed, *draw)[0] for seed in protocol.reference_seeds]
     tests = len(protocol.classes) * 2  # two candidates per class
     out = {"protocol": plain(asdict(protocol)), "classes": {}}
     for c, name in enumerate(protocol.classes):
@@ -297,9 +298,8 @@ def jacobian_experiment(protocol: JacobianProtocol = JacobianProtocol(), convlst
     from turing_helpers.models import load_pretrained
 
     model = copy.deepcopy(load_pretrained("convlstm") if convlstm is None else convlstm).double()
-    climate = ClimateProtocol(starts_per_class=protocol.states_per_class,
-                              generated_per_class=protocol.generated_per_class, classes=protocol.classes)
-    starts, _ = _developed(protocol.size, protocol.test_seed, climate)
+    starts, _ = _developed(protocol.size, protocol.test_seed, protocol.states_per_class,
+                           protocol.generated_per_class, protocol.classes)
     out = {"protocol": plain(asdict(protocol)), "classes": {}}
     for name in protocol.classes:
         def solver_step(x, method="euler"):
