@@ -4,22 +4,31 @@ complexity; writes ``turing_helpers/results/compare.json`` (package data the cha
     python benchmarks/compare.py                  # everything (about 70 minutes on 2 CPU cores)
     python benchmarks/compare.py --climate-only   # stability under time (ClimateProtocol), ~30 min
     python benchmarks/compare.py --handover-only  # the models' fields handed to the solver, ~15 min
-    python benchmarks/compare.py --jacobian-only  # leading Jacobian eigenvalues at developed states
+    python benchmarks/compare.py --jacobian-only  # leading Jacobian eigenvalues at developed states, ~20 min
+    python benchmarks/compare.py --perturbation-only  # perturbed states: the pattern, a pattern or lost
+    python benchmarks/compare.py --response-only  # gains at every homogeneous steady state, ~1 min
     python benchmarks/compare.py --costs-only     # re-measure only the costs (on a quiet machine)
     python benchmarks/compare.py --convlstm-only  # after retraining the ConvLSTM: redo what involves it
     python benchmarks/compare.py --summary-only   # rewrite the summary table from the results
 
-Two kinds of experiment live here. The verdicts that are tests which could have failed
-(:class:`ClimateProtocol`, :class:`HandoverProtocol`) are orchestrated in this file on the
-measures of :mod:`turing_helpers.evaluation` that take any forecaster
-(:func:`~turing_helpers.evaluation.stability.stability_under_time`,
-:func:`~turing_helpers.evaluation.climate_test`): the statistic, the threshold (from the
-solver's own spread) and the controls are fixed in code before a model's output is read, and
-the seeds are recorded as test seeds apart from the development seeds. The remaining
-experiments (perturbation, gains, complexity) are still those of
-:mod:`turing_helpers.evaluation.comparison` with its :class:`ComparisonConfig`. The summary
-table's wording is :func:`summary`. The costs are measured side by side in one run, each
-system in a fresh process so that its peak memory is its own.
+Every verdict here is a test that could have failed: the statistic, the threshold (from the
+solver's own spread) and the controls are fixed in code (the ``*Protocol`` dataclasses) before
+a model's output is read, and the seeds are recorded as test seeds apart from the development
+seeds. The measures come from :mod:`turing_helpers.evaluation` and take any forecaster:
+
+- :class:`ClimateProtocol`: stability under time (``stability_under_time``, ``climate_test``);
+- :class:`JacobianProtocol`: leading eigenvalues of one frame's Jacobian at developed states;
+- :class:`HandoverProtocol`: the models' fields handed to the solver; their PDE residuals and
+  compression complexity (Holm-corrected);
+- :class:`PerturbationProtocol`: zero-mean noise or an erased square, then "the pattern",
+  "a pattern" or "lost" (``evaluation.recovery``);
+- :class:`LinearResponseProtocol`: the gain at every homogeneous steady state.
+
+The DDPM's per-step gains and sampling chains are still those of
+:mod:`turing_helpers.evaluation.comparison` (``ComparisonConfig``), whose older experiments the
+results file keeps beside the new ones. The summary table's wording is :func:`summary`. The
+costs are measured side by side in one run, each system in a fresh process so that its peak
+memory is its own, with the machine and threads recorded beside them.
 """
 from __future__ import annotations
 
@@ -37,9 +46,12 @@ import torch
 from turing_helpers.checkpoints import SHIPPED_DIR, machine_description, training_stages
 from turing_helpers.data import WELL_CLASSES, developed_patterns
 from turing_helpers.evaluation.climate import climate_statistics
-from turing_helpers.evaluation.comparison import ComparisonConfig, measure_cost, rerun_convlstm, run, summary_table
+from turing_helpers.evaluation.recovery import zero_mean_noise
+from turing_helpers.evaluation.comparison import ComparisonConfig, rerun_convlstm, run
 from turing_helpers.evaluation.stability import stability_under_time
+from turing_helpers.evaluation.significance import difference_test, holm
 from turing_helpers.io import plain, write_json
+from turing_helpers.metrics import compression_complexity, is_uniform, pde_residual
 from turing_helpers.presets import preset
 from turing_helpers.results import path as result_path
 from turing_helpers.solver import simulate
@@ -155,7 +167,8 @@ def costs(threads: int) -> dict:
     out["solver"] |= {"parameters": 4, "training_seconds": 0.0}
     for system, record in training_records().items():
         out[system] |= record
-    return out
+    # measured side by side in this one run: the machine and threads belong beside the numbers
+    return out | {"machine": machine_description(), "threads": threads, "size": ComparisonConfig().size}
 
 
 def training_records() -> dict:
@@ -187,6 +200,13 @@ class HandoverProtocol:
     independent solver sets' developed states, with the same thresholds; its controls are the
     solver's own developed states (must pass), those states perturbed by zero-mean noise (the
     mean restored after clipping to [0, 1]: must fail) and a uniform field (must fade).
+
+    The same fields are scored twice more. Their PDE residual in absolute units
+    (``field_residuals``), beside the solver's developed states and the size of the reaction
+    term. Their compression complexity, raw and contrast-normalised (``field_complexity``):
+    the difference from the references' per class, tested by permutation with Holm's correction
+    over the whole table; controls: the solver's own states (must not differ) and the same
+    states with v's contrast halved (the raw measure must see it, the normalised one must not).
     """
 
     size: int = 48                      # the DDPM's training box
@@ -201,20 +221,9 @@ class HandoverProtocol:
     reference_seeds: tuple = (81, 82)
     generated_per_class: int = 40
     snapshot_every: int = 10
-    alpha: float = 0.05                 # Bonferroni over classes x candidates x statistics
+    alpha: float = 0.05                 # Bonferroni over classes x candidates x statistics; Holm for complexity
+    resamples: int = 4000               # bootstrap and permutation draws of the complexity tests
     classes: tuple = WELL_CLASSES
-
-
-def zero_mean_noise(fields, amplitude, seed, rounds=20):
-    """fields (B, 2, n, n) + Gaussian noise of std ``amplitude``, kept in [0, 1] with each field's
-    channel means restored: clipping alone shifts v up where v ≈ 0 and u down near 1 (a mean
-    shift, not noise), so the shift is undone and the result clipped again, ``rounds`` times."""
-    rng = np.random.default_rng(seed)
-    target = fields.astype(np.float64).mean(axis=(-2, -1), keepdims=True)
-    noisy = np.clip(fields + amplitude * rng.standard_normal(fields.shape), 0, 1)
-    for _ in range(rounds):
-        noisy = np.clip(noisy + target - noisy.mean(axis=(-2, -1), keepdims=True), 0, 1)
-    return noisy.astype(np.float32)
 
 
 def handover_experiment(protocol: HandoverProtocol = HandoverProtocol(), convlstm=None, ddpm=None,
@@ -249,18 +258,287 @@ def handover_experiment(protocol: HandoverProtocol = HandoverProtocol(), convlst
         ends = forecast(context, protocol.convlstm_frames)[:, -1]
         uniform = np.zeros_like(starts[name])
         uniform[:, 0] = 1.0
+        handed = {"ddpm": samples, "convlstm": ends, "solver": starts[name]}
+        references_fields = np.concatenate([f[name] for f in reference_fields])
         entry = {"ddpm": test(samples), "convlstm": test(ends),
                  "controls": {"solver": test(starts[name]),
                               "perturbed": test(zero_mean_noise(starts[name], protocol.noise,
                                                                 protocol.noise_seed + c)),
                               "uniform": test(uniform)},
+                 "residual": field_residuals(name, handed | {"references": references_fields}),
+                 "complexity": field_complexity(handed | {"halved contrast": halved_contrast(starts[name])},
+                                                references_fields, protocol.resamples, seed=protocol.noise_seed + c),
                  "seconds": time.perf_counter() - started}
         out["classes"][name] = plain(entry)
         if progress:
             verdicts = {key: entry[key]["verdict"] for key in ("ddpm", "convlstm")} | {
                 key: t["verdict"] for key, t in entry["controls"].items()}
             print(f"  hand-over {name}: {verdicts}", flush=True)
+    holm_complexity(out["classes"], protocol.alpha)
     return out
+
+
+def field_residuals(name, sets: dict) -> dict:
+    """The PDE residual of each set of fields, in absolute units (concentration per time unit).
+
+    sets: {system: fields (B, 2, n, n)}. Per system the per-field RMS of ∂(u, v)/∂t
+    (``metrics.pde_residual``, 5-point stencil) and the fraction of uniform fields; beside
+    them the scale the residual is small against: the RMS of the reaction term u v² over the
+    solver's reference fields (the size of the terms that cancel in a steady state).
+    """
+    model = preset(name)
+    out = {system: {"per_field": np.atleast_1d(pde_residual(model, f[:, 0], f[:, 1], DX)).tolist(),
+                    "uniform": float(np.mean(is_uniform(f[:, 1])))} for system, f in sets.items()}
+    u, v = sets["references"][:, 0].astype(np.float64), sets["references"][:, 1].astype(np.float64)
+    out["scale"] = float(np.sqrt(np.mean((u * v * v) ** 2)))
+    return out
+
+
+def halved_contrast(fields):
+    """fields (B, 2, n, n) with v's contrast about its mean halved: a control with the same shapes."""
+    out = fields.astype(np.float32, copy=True)
+    mean = out[:, 1].mean(axis=(-2, -1), keepdims=True)
+    out[:, 1] = mean + 0.5 * (out[:, 1] - mean)
+    return out
+
+
+# compression complexity of v: on the fixed physical range (contrast counts) and on each
+# field's own range at 16 levels (contrast taken out; at 256 levels a 48² pattern barely compresses)
+COMPLEXITY_MEASURES = {"raw": {"value_range": (0.0, 1.0), "levels": 256},
+                       "contrast-normalised": {"value_range": "field", "levels": 16}}
+
+
+def field_complexity(sets: dict, references, resamples: int, seed: int) -> dict:
+    """Per candidate set and complexity measure, the difference from the solver's reference fields.
+
+    sets: {system: fields (B, 2, n, n)}; references: (R, 2, n, n) independent solver fields.
+    Uniform fields (no pattern) are counted apart and left out of the means. Each entry is
+    ``difference_test``'s result (difference of means, bootstrap interval, permutation p) with
+    the candidate's and the references' means; the family's Holm correction is added by
+    :func:`holm_complexity`.
+    """
+    keep = ~np.atleast_1d(is_uniform(references[:, 1]))
+    out = {}
+    for system, fields in sets.items():
+        alive = ~np.atleast_1d(is_uniform(fields[:, 1]))
+        out[system] = {"uniform": float(np.mean(~alive))}
+        for measure, options in COMPLEXITY_MEASURES.items():
+            a = compression_complexity(fields[alive, 1], **options)
+            b = compression_complexity(references[keep, 1], **options)
+            out[system][measure] = difference_test(a, b, resamples=resamples, seed=seed) | {
+                "candidate": float(np.mean(a)), "reference": float(np.mean(b))}
+    return out
+
+
+def holm_complexity(classes: dict, alpha: float) -> None:
+    """Holm's correction over every (class, candidate, measure) complexity test, in place:
+    each test gains "p_holm" and "differs" (p_holm ≤ alpha)."""
+    tests = [entry["complexity"][system][measure] for entry in classes.values()
+             for system in entry["complexity"] for measure in COMPLEXITY_MEASURES]
+    for test, adjusted in zip(tests, holm([t["p"] for t in tests])):
+        test["p_holm"], test["differs"] = float(adjusted), bool(adjusted <= alpha)
+
+
+@dataclass(frozen=True)
+class PerturbationProtocol:
+    """Perturb developed states, let each system act, and ask what it restored.
+
+    Per class, ``fields_per_class`` developed test states x₃ (the fourth solver frame from
+    ClimateProtocol's starts, so the three frames before it are the solver's own), perturbed by
+    zero-mean noise of each amplitude (``zero_mean_noise``: clipped to [0, 1] with the mean
+    restored, so the perturbation is no shift of the mean) or by an erased central square set
+    to (1, 0). Then each system acts:
+
+    - the solver advances the perturbed state ``relax_frames`` frames;
+    - the ConvLSTM reads the solver's own four frames x₀..x₃, each with the same perturbation,
+      and rolls out as many frames;
+    - the DDPM noises the perturbed state to level ``ddpm_t_start`` and denoises it (SDEdit).
+
+    Each result is scored against what the system would have produced without the
+    perturbation — the solver's continuation of x₃ for the solver and the ConvLSTM, x₃ itself
+    for the DDPM — by ``classify_recovery``: "the pattern" (pattern identity above what
+    independent patterns of the class reach by chance), "a pattern" (only the statistics
+    restored) or "lost". Thresholds from the solver alone: pairs of independent developed
+    fields of the class (the reference seeds), their 95 % quantiles. Controls: the perturbed
+    fields untreated, an independent solver field of the class (must be "a pattern", rarely
+    "the pattern") and a uniform field (must be "lost").
+    """
+
+    size: int = 48
+    fields_per_class: int = 16
+    amplitudes: tuple = (0.0, 0.05, 0.1, 0.2, 0.4)   # std of the zero-mean noise on u and v
+    patch: int = 16                                   # side of the erased square (grid points)
+    relax_frames: int = 100                           # 1000 time units
+    ddpm_t_start: int = 300
+    quantile: float = 0.95
+    noise_seed: int = 720
+    ddpm_seed: int = 730
+    test_seed: int = 80
+    reference_seeds: tuple = (81, 82)
+    generated_per_class: int = 40
+    classes: tuple = WELL_CLASSES
+
+
+def _perturbed(frames, kind, amplitude, seed, patch):
+    """The same perturbation applied to every frame of (B, K, 2, n, n): zero-mean noise of one
+    draw (the seed repeats) or the erased central square."""
+    if kind == "noise":
+        return np.stack([zero_mean_noise(frames[:, k], amplitude, seed) for k in range(frames.shape[1])], axis=1)
+    out = frames.copy()
+    lo = (frames.shape[-1] - patch) // 2
+    out[..., 0, lo:lo + patch, lo:lo + patch] = 1.0
+    out[..., 1, lo:lo + patch, lo:lo + patch] = 0.0
+    return out
+
+
+def perturbation_experiment(protocol: PerturbationProtocol = PerturbationProtocol(), convlstm=None, ddpm=None,
+                            progress=True) -> dict:
+    """Per class and perturbation, each system's outcomes: the pattern, a pattern, or lost."""
+    from turing_helpers.evaluation.recovery import classify_recovery, recovery_thresholds
+    from turing_helpers.models import load_pretrained
+
+    torch.set_flush_denormal(True)
+    forecast = convlstm_forecaster(load_pretrained("convlstm") if convlstm is None else convlstm)
+    ddpm = load_pretrained("ddpm") if ddpm is None else ddpm
+    draw = (protocol.fields_per_class, protocol.generated_per_class, protocol.classes)
+    starts, _ = _developed(protocol.size, protocol.test_seed, *draw)
+    references = [_developed(protocol.size, seed, *draw)[0] for seed in protocol.reference_seeds]
+    kinds = [("noise", float(a)) for a in protocol.amplitudes] + [("patch", float(protocol.patch))]
+    out = {"protocol": plain(asdict(protocol)), "classes": {}}
+    for c, name in enumerate(protocol.classes):
+        started = time.perf_counter()
+        thresholds = recovery_thresholds(references[0][name], references[1][name], DX, protocol.quantile)
+        frames = solver_frames(name, starts[name], CONTEXT - 1 + protocol.relax_frames)
+        context, clean, future = frames[:, :CONTEXT], frames[:, CONTEXT - 1], frames[:, -1]
+        uniform = np.zeros_like(clean)
+        uniform[:, 0] = 1.0
+        entry = {"thresholds": thresholds,
+                 "controls": {"independent": classify_recovery(references[1][name], clean, thresholds, DX),
+                              "uniform": classify_recovery(uniform, clean, thresholds, DX)},
+                 "perturbations": []}
+        for kind, amplitude in kinds:
+            shaken = _perturbed(context, kind, amplitude, protocol.noise_seed + c, protocol.patch)
+            state = shaken[:, -1]
+            acted = {"untreated": (state, clean),
+                     "solver": (solver_frames(name, state, protocol.relax_frames)[:, -1], future),
+                     "convlstm": (forecast(shaken, protocol.relax_frames)[:, -1], future),
+                     "ddpm": (ddpm.denoise_from(state, name, protocol.ddpm_t_start, seed=protocol.ddpm_seed + c),
+                              clean)}
+            size = np.sqrt(np.mean((state[:, 1] - clean[:, 1]) ** 2, axis=(-2, -1)))
+            entry["perturbations"].append({
+                "kind": kind, "amplitude": amplitude, "rms_v": float(np.mean(size)),
+                "mean_shift_v": float(np.mean(state[:, 1] - clean[:, 1])),
+                "systems": {system: classify_recovery(result, target, thresholds, DX)
+                            for system, (result, target) in acted.items()}})
+        entry["seconds"] = time.perf_counter() - started
+        out["classes"][name] = plain(entry)
+        if progress:
+            for row in entry["perturbations"]:
+                shares = {s: f"{r['fractions']['the pattern']:.2f}/{r['fractions']['a pattern']:.2f}"
+                          for s, r in row["systems"].items()}
+                print(f"  perturbation {name} {row['kind']} {row['amplitude']}: {shares}", flush=True)
+    return out
+
+
+@dataclass(frozen=True)
+class LinearResponseProtocol:
+    """Gain against wavenumber at every homogeneous steady state of each class.
+
+    At a homogeneous state (u*, v*) the one-frame map of any system multiplies a Fourier
+    mode by a 2×2 matrix G(q) (``linear_response``); its eigenvalues are the map's gain. Per
+    class and state (``GrayScott.steady_states``: (1, 0) for all, two more for bubbles), the
+    gains of: the exact flow over one frame, exp(10 λ(q)); the explicit-Euler frame map that made
+    the ConvLSTM's data; ETDRK4 (the same equations, another integrator); the ConvLSTM (float64,
+    its context held at the state) at the perturbation amplitudes ``amplitudes``. Rule, fixed
+    before the ConvLSTM was measured, on the resolved modes (m ≤ n/4, q Δx ≤ π/2, where the two
+    integrators agree): a map's gain is *the solver's filter* at a state when the RMS over those
+    modes and both branches of its gains' difference from Euler's is at most ``tolerance_factor`` × that of
+    ETDRK4 (the solver's own spread: another integrator of the same equations) plus ``floor``;
+    *not the solver's filter* otherwise. Controls that must fail: the Euler map with both
+    diffusivities multiplied by ``diffusion_control``, and the identity (a frozen field, gain 1).
+    """
+
+    size: int = 48
+    modes: tuple = tuple(range(25))
+    amplitudes: tuple = (1e-6, 1e-2)
+    tolerance_factor: float = 2.0
+    floor: float = 0.01
+    diffusion_control: float = 2.0
+    classes: tuple = WELL_CLASSES
+
+
+def linear_response_experiment(protocol: LinearResponseProtocol = LinearResponseProtocol(), convlstm=None,
+                               progress=True) -> dict:
+    """Per class and homogeneous state: exact, Euler, ETDRK4, diffusion-doubled and ConvLSTM gains."""
+    import copy
+    import dataclasses
+
+    from turing_helpers.evaluation import linear_response
+    from turing_helpers.models import load_pretrained
+
+    model = copy.deepcopy(load_pretrained("convlstm") if convlstm is None else convlstm).double()
+    n, modes = protocol.size, np.asarray(protocol.modes)
+    q = 2 * np.pi * modes / (n * DX)
+
+    def frame_map(gray_scott, method="euler"):
+        def step(x):
+            u, v = simulate(gray_scott, x[:, 0], x[:, 1], steps=10, dt=1.0, dx=DX, method=method)
+            return np.stack([u, v], axis=1)
+        return step
+
+    def convlstm_step(x):
+        context = torch.from_numpy(np.repeat(np.asarray(x, np.float64)[:, None], CONTEXT, axis=1))
+        with torch.no_grad():
+            return model.rollout(context, 1)[:, 0].numpy()
+
+    out = {"protocol": plain(asdict(protocol)), "q": q.tolist(), "classes": {}}
+    for name in protocol.classes:
+        gs = preset(name)
+        doubled = dataclasses.replace(gs, Du=protocol.diffusion_control * gs.Du, Dv=protocol.diffusion_control * gs.Dv)
+        states = []
+        for state in gs.steady_states():
+            def gain(step, amplitude=1e-6):
+                return linear_response(step, state, n, DX, modes, amplitude=amplitude)
+
+            euler = gain(frame_map(gs))
+            entry = {"state": list(state), "growth_rate": float(np.max(gs.dispersion(q, state).real)),
+                     "exact": np.exp(10 * gs.dispersion(q, state)), "euler": euler,
+                     "etdrk4": gain(frame_map(gs, "etdrk4")), "diffusion_doubled": gain(frame_map(doubled)),
+                     "convlstm": {str(a): gain(convlstm_step, a) for a in protocol.amplitudes}}
+            resolved = modes <= n // 4
+
+            def distance(g):
+                """RMS over the resolved modes and both branches of the gain's difference from Euler's,
+                the branches paired the closer way (a complex pair's order is arbitrary)."""
+                g, e = g[resolved], euler[resolved]
+                straight = np.abs(g[:, 0] - e[:, 0]) ** 2 + np.abs(g[:, 1] - e[:, 1]) ** 2
+                crossed = np.abs(g[:, 0] - e[:, 1]) ** 2 + np.abs(g[:, 1] - e[:, 0]) ** 2
+                return float(np.sqrt(np.mean(np.minimum(straight, crossed) / 2)))
+
+            tolerance = protocol.tolerance_factor * distance(entry["etdrk4"]) + protocol.floor
+
+            def verdict(g):
+                return "the solver's filter" if distance(g) <= tolerance else "not the solver's filter"
+
+            entry |= {"tolerance": tolerance,
+                      "distance": {"etdrk4": distance(entry["etdrk4"]),
+                                   "diffusion_doubled": distance(entry["diffusion_doubled"]),
+                                   "identity": distance(np.ones_like(euler)),
+                                   **{f"convlstm {a}": distance(g) for a, g in entry["convlstm"].items()}},
+                      "verdicts": {"etdrk4": verdict(entry["etdrk4"]),
+                                   "diffusion_doubled": verdict(entry["diffusion_doubled"]),
+                                   "identity": verdict(np.ones_like(euler)),
+                                   **{f"convlstm {a}": verdict(g) for a, g in entry["convlstm"].items()}}}
+            states.append(entry)
+            if progress:
+                print(f"  linear response {name} at ({state[0]:.3f}, {state[1]:.3f}): {entry['verdicts']}",
+                      flush=True)
+        out["classes"][name] = [{key: ({"real": np.real(value).tolist(), "imag": np.imag(value).tolist()}
+                                       if isinstance(value, np.ndarray) else
+                                       {a: {"real": np.real(g).tolist(), "imag": np.imag(g).tolist()}
+                                        for a, g in value.items()} if key == "convlstm" else value)
+                                 for key, value in entry.items()} for entry in states]
+    return plain(out)
 
 
 @dataclass(frozen=True)
@@ -437,22 +715,105 @@ def jacobian_rows(jacobian: dict) -> list[dict]:
              "convlstm": f"{radii('convlstm')} (whole state); {less}/{len(entries)}", "ddpm": "—"}]
 
 
+def recovery_rows(recovery: dict) -> list[dict]:
+    """The summary table's rows on perturbations: outcome shares pooled over classes."""
+    entries = recovery["classes"]
+
+    def shares(kind, amplitude, system):
+        rows = [r for e in entries.values() for r in e["perturbations"]
+                if r["kind"] == kind and r["amplitude"] == amplitude]
+        outcome = [o for r in rows for o in r["systems"][system]["outcome"]]
+        return " · ".join(f"{np.mean(np.array(outcome) == o):.0%}" for o in ("the pattern", "a pattern", "lost"))
+
+    out = []
+    largest = max(recovery["protocol"]["amplitudes"])
+    for kind, amplitude, label in (("noise", 0.1, "zero-mean noise of amplitude 0.1"),
+                                   ("noise", largest, f"zero-mean noise of amplitude {largest:g}"),
+                                   ("patch", float(recovery["protocol"]["patch"]), "an erased square")):
+        out.append({"measurement": f"after {label}: the pattern · a pattern · lost, share of fields pooled over "
+                                   f"classes (untreated: {shares(kind, amplitude, 'untreated')}; thresholds from "
+                                   "independent solver fields)",
+                    **{system: shares(kind, amplitude, system) for system in ("solver", "convlstm", "ddpm")}})
+    return out
+
+
+def response_rows(response: dict) -> list[dict]:
+    """The summary table's row on the linear response at homogeneous states."""
+    states = [s for entry in response["classes"].values() for s in entry]
+
+    def count(key, verdict="the solver's filter"):
+        return f"{sum(s['verdicts'][key] == verdict for s in states)}/{len(states)}"
+
+    amplitudes = response["protocol"]["amplitudes"]
+    return [{"measurement": "homogeneous states (all classes) where the one-frame gain is the solver's filter "
+                            "(RMS difference from Euler's ≤ 2 × ETDRK4's, resolved modes)",
+             "solver": f"ETDRK4 {count('etdrk4')}; doubled diffusion {count('diffusion_doubled')}; identity "
+                       f"{count('identity')}",
+             "convlstm": "; ".join(f"{count(f'convlstm {a}')} (amplitude {a:g})" for a in amplitudes),
+             "ddpm": "no dynamics (gain per noise level: chapter text)"}]
+
+
+def residual_rows(handover: dict) -> list[dict]:
+    """The summary table's row on the PDE residual of each system's fields, absolute units."""
+    entries = handover["classes"]
+
+    def span(system):
+        medians = [np.median(e["residual"][system]["per_field"]) for e in entries.values()]
+        return f"{min(medians):.1e}–{max(medians):.1e}"
+
+    scale = [e["residual"]["scale"] for e in entries.values()]
+    return [{"measurement": "PDE residual, RMS of ∂(u, v)/∂t per time unit, median over fields, range over classes "
+                            f"(scale: RMS of the reaction term u v², {min(scale):.1e}–{max(scale):.1e})",
+             "solver": span("references") + " (developed states)", "convlstm": span("convlstm") + " (end states)",
+             "ddpm": span("ddpm") + " (samples)"}]
+
+
+def complexity_rows(handover: dict) -> list[dict]:
+    """The summary table's rows on compression complexity, raw and contrast-normalised."""
+    entries = handover["classes"]
+    tests = sum(len(e["complexity"]) for e in entries.values()) * len(COMPLEXITY_MEASURES)
+    out = []
+    for measure in COMPLEXITY_MEASURES:
+        def cell(system):
+            results = [e["complexity"][system][measure] for e in entries.values()]
+            relative = [r["relative"] for r in results]
+            return (f"{sum(r['differs'] for r in results)}/{len(results)} differ "
+                    f"({min(relative):+.0%} to {max(relative):+.0%})")
+
+        out.append({"measurement": f"compression complexity of v, {measure}: classes that differ from the solver "
+                                   f"(Holm over {tests} tests, α = {handover['protocol']['alpha']:g}); relative "
+                                   "difference, range over classes",
+                    "solver": f"own states {cell('solver')}; halved contrast {cell('halved contrast')}",
+                    "convlstm": cell("convlstm") + " (end states)", "ddpm": cell("ddpm") + " (samples)"})
+    return out
+
+
+def cost_rows(costs: dict) -> list[dict]:
+    """The summary table's cost rows, labelled with the machine and threads they were measured on."""
+    where = f"{costs['size']}², {costs['threads']} threads, {costs['machine']['processor']}" if "machine" in costs \
+        else "48²"
+    rows = []
+    for key, label, fmt in (("seconds_per_pattern", f"CPU seconds per developed pattern ({where}, one run)", "{:.2f}"),
+                            ("sequential_steps", "sequential steps per pattern", "{:.0f}"),
+                            ("mib_per_pattern", "working memory per pattern (MiB, 64 at once)", "{:.2f}"),
+                            ("parameters", "parameters", "{:,.0f}")):
+        rows.append({"measurement": label, **{system: fmt.format(costs[system][key]) for system in
+                                               ("solver", "convlstm", "ddpm")}})
+    return rows
+
+
 def summary(result: dict) -> list[dict]:
-    """Chapter 6's summary table: the rows of the climate and hand-over experiments, then the others."""
-    rows = summary_table(result, result.get("costs"))
-    new = []
-    if "climate" in result:
-        new += climate_rows(result["climate"])
-        rows = [r for r in rows if not r["measurement"].startswith(("frames with r ≥ 0.8",
-                                                                      "classes whose 1000-frame rollout",
-                                                                      "uniform fraction of the last 500"))]
-    if "jacobian" in result:
-        new += jacobian_rows(result["jacobian"])
-    if "handover" in result:
-        new += handover_rows(result["handover"])
-        rows = [r for r in rows if not r["measurement"].startswith(("VRMSE of v moved by",
-                                                                      "solver steps from which on DDPM"))]
-    return new + rows
+    """Chapter 6's summary table, one block of rows per experiment, each read from its own result."""
+    rows = []
+    for key, make in (("climate", climate_rows), ("jacobian", jacobian_rows), ("handover", handover_rows),
+                      ("recovery", recovery_rows), ("response", response_rows)):
+        if key in result:
+            rows += make(result[key])
+    if "handover" in result and "residual" in next(iter(result["handover"]["classes"].values())):
+        rows += residual_rows(result["handover"]) + complexity_rows(result["handover"])
+    if "costs" in result:
+        rows += cost_rows(result["costs"])
+    return rows
 
 
 def main(argv=None):
@@ -466,6 +827,10 @@ def main(argv=None):
                         help="redo only the Jacobian spectra (JacobianProtocol) and update --out")
     parser.add_argument("--handover-only", action="store_true",
                         help="redo only the hand-over experiment (HandoverProtocol) and update --out")
+    parser.add_argument("--perturbation-only", action="store_true",
+                        help="redo only the perturbation experiment (PerturbationProtocol) and update --out")
+    parser.add_argument("--response-only", action="store_true",
+                        help="redo only the linear response at homogeneous states (LinearResponseProtocol)")
     parser.add_argument("--climate-only", action="store_true",
                         help="redo only the stability-under-time experiment (ClimateProtocol) and update --out")
     parser.add_argument("--convlstm-only", action="store_true",
@@ -479,7 +844,8 @@ def main(argv=None):
         write_json(args.out, result)
         return
     command = " ".join(["python benchmarks/compare.py", *(sys.argv[1:] if argv is None else argv)])
-    partial = args.climate_only or args.handover_only or args.jacobian_only
+    partial = (args.climate_only or args.handover_only or args.jacobian_only or args.perturbation_only
+               or args.response_only)
     if args.costs_only or partial:
         result = json.loads(args.out.read_text())
     elif args.convlstm_only:
@@ -497,7 +863,9 @@ def main(argv=None):
     full = not (args.costs_only or args.convlstm_only or partial)
     for key, wanted, experiment in (("climate", args.climate_only, climate_experiment),
                                     ("handover", args.handover_only, handover_experiment),
-                                    ("jacobian", args.jacobian_only, jacobian_experiment)):
+                                    ("jacobian", args.jacobian_only, jacobian_experiment),
+                                    ("recovery", args.perturbation_only, perturbation_experiment),
+                                    ("response", args.response_only, linear_response_experiment)):
         if wanted or full:
             start = time.perf_counter()
             result[key] = experiment()

@@ -54,15 +54,7 @@ def test_summary_rows_are_regenerated_from_the_small_run(small_climate):
     assert int(counts[0]) == sum(e["climate"]["verdict"] == "on the attractor"
                                  for e in climate["sizes"]["32"]["classes"].values())
     assert "censored" in rows[2]["measurement"] and "(32²)" in rows[2]["convlstm"]
-    full = compare.summary({"climate": climate, **_old_parts()})
-    assert full[:3] == rows and not any(r["measurement"].startswith("classes whose 1000-frame") for r in full)
-
-
-def _old_parts():
-    """The parts of the shipped results that the first protocol's summary rows read."""
-    shipped = results.load("compare")
-    return {key: shipped[key] for key in ("config", "stability", "settling", "perturbation", "complexity",
-                                          "samples_uniform", "costs")}
+    assert compare.summary({"climate": climate}) == rows
 
 
 def test_shipped_climate_results_follow_the_protocol():
@@ -101,6 +93,21 @@ def test_small_handover_experiment_and_its_summary_rows(small_handover):
     rows = compare.handover_rows(handover)
     assert rows[0]["ddpm"].endswith("(samples)") and "perturbed" in rows[0]["solver"]
     assert rows[1]["convlstm"].endswith("×")
+    # residuals in absolute units for every set handed over, and the scale beside them
+    assert set(entry["residual"]) == {"ddpm", "convlstm", "solver", "references", "scale"}
+    assert all(len(entry["residual"][k]["per_field"]) == 2 for k in ("ddpm", "convlstm", "solver"))
+    assert entry["residual"]["scale"] > 0
+    # complexity: every candidate and measure tested, Holm-corrected over the family
+    complexity = entry["complexity"]
+    assert set(complexity) == {"ddpm", "convlstm", "solver", "halved contrast"}
+    for system in complexity.values():
+        for measure in compare.COMPLEXITY_MEASURES:
+            assert system[measure]["p_holm"] >= system[measure]["p"]
+            assert isinstance(system[measure]["differs"], bool)
+    summary = compare.summary({"handover": handover})
+    assert summary[:2] == rows
+    assert [r["measurement"].split(",")[0] for r in summary[2:]] == [
+        "PDE residual", "compression complexity of v", "compression complexity of v"]
 
 
 def test_zero_mean_noise_keeps_each_fields_mean(rng):
@@ -145,3 +152,58 @@ def test_shipped_jacobian_results_have_their_controls():
         np.testing.assert_allclose(entry["spectral_radius"]["amplified"],
                                    jacobian["protocol"]["amplified"] * np.array(entry["spectral_radius"]["solver"]),
                                    rtol=1e-4)
+
+
+def test_small_perturbation_experiment_scores_against_the_right_targets():
+    compare = _benchmark()
+    protocol = compare.PerturbationProtocol(size=32, fields_per_class=2, amplitudes=(0.0, 0.1), relax_frames=3,
+                                            ddpm_t_start=20, test_seed=85, reference_seeds=(86, 87),
+                                            generated_per_class=4, classes=("spots",))
+    recovery = compare.perturbation_experiment(protocol, progress=False)
+    entry = recovery["classes"]["spots"]
+    assert entry["controls"]["uniform"]["fractions"]["lost"] == 1.0
+    kinds = [(r["kind"], r["amplitude"]) for r in entry["perturbations"]]
+    assert kinds == [("noise", 0.0), ("noise", 0.1), ("patch", 16.0)]
+    unperturbed = entry["perturbations"][0]["systems"]
+    # without a perturbation the solver reproduces its own continuation exactly
+    np.testing.assert_allclose(unperturbed["solver"]["identity"], 1.0, atol=1e-6)
+    np.testing.assert_allclose(unperturbed["untreated"]["identity"], 1.0, atol=1e-6)
+    noise = entry["perturbations"][1]
+    assert abs(noise["mean_shift_v"]) < 0.01 and noise["rms_v"] > 0.03
+    rows = compare.recovery_rows(recovery)
+    assert len(rows) == 3 and rows[0]["measurement"].startswith("after zero-mean noise of amplitude 0.1")
+    assert all(len(r["ddpm"].split(" · ")) == 3 for r in rows)
+
+
+def test_linear_response_experiment_controls_pass_and_fail():
+    compare = _benchmark()
+    response = compare.linear_response_experiment(compare.LinearResponseProtocol(size=32, modes=tuple(range(9)),
+                                                                                 classes=("maze",)),
+                                                  progress=False)
+    (state,) = response["classes"]["maze"]
+    assert state["state"] == [1.0, 0.0]
+    assert state["verdicts"]["etdrk4"] == "the solver's filter"
+    assert state["verdicts"]["identity"] == "not the solver's filter"
+    assert state["verdicts"]["diffusion_doubled"] == "not the solver's filter"
+    # the exact flow of one frame: exp(10 λ) with λ the dispersion relation's
+    exact = np.array(state["exact"]["real"])
+    assert np.all(exact <= 1) and np.all(np.diff(exact[:, 0]) <= 1e-12)
+    row = compare.response_rows(response)[0]
+    assert row["solver"].startswith("ETDRK4 1/1")
+
+
+def test_shipped_recovery_and_response_results_have_their_controls():
+    """The files benchmarks/compare.py --perturbation-only and --response-only wrote."""
+    shipped = results.load("compare")
+    recovery = shipped["recovery"]
+    for name, entry in recovery["classes"].items():
+        assert entry["controls"]["uniform"]["fractions"]["lost"] == 1.0, name
+        # an independent solver field of the class is rarely taken for the original
+        assert entry["controls"]["independent"]["fractions"]["the pattern"] <= 0.25, name
+        solver = entry["perturbations"][0]["systems"]["solver"]
+        assert entry["perturbations"][0]["amplitude"] == 0 and solver["fractions"]["the pattern"] == 1.0, name
+    for name, states in shipped["response"]["classes"].items():
+        for state in states:
+            assert state["verdicts"]["etdrk4"] == "the solver's filter", name
+            assert state["verdicts"]["identity"] == "not the solver's filter", name
+            assert state["verdicts"]["diffusion_doubled"] == "not the solver's filter", name

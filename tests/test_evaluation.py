@@ -82,6 +82,23 @@ def test_compression_complexity_orders_uniform_maze_noise(solver_sets):
         compression_complexity(noise, value_range=(1.0, 0.0))
 
 
+def test_contrast_normalised_compression_ignores_contrast_and_the_raw_one_does_not(solver_sets):
+    (fields, labels, _), _ = solver_sets
+    maze = fields[labels == WELL_CLASSES.index("maze")][:, 1].astype(np.float64)
+    faint = maze.mean() + 0.5 * (maze - maze.mean())
+    own = {"value_range": "field", "levels": 16}
+    assert np.allclose(compression_complexity(faint, **own), compression_complexity(maze, **own), atol=0.01)
+    assert np.all(compression_complexity(faint) < compression_complexity(maze) - 0.05)
+    # random values of the same 16 levels cannot be compressed; a constant field scores 0
+    noise = np.random.default_rng(0).integers(0, 16, (48, 48)) / 15
+    assert compression_complexity(noise, **own) > 0.98
+    assert compression_complexity(np.full((48, 48), 0.3), **own) == 0
+    with pytest.raises(ValueError, match="levels"):
+        compression_complexity(maze, levels=300)
+    with pytest.raises(ValueError, match="value_range"):
+        compression_complexity(maze, value_range="own")
+
+
 def test_compare_patterns_of_a_set_with_itself_is_zero_with_zero_width(solver_sets):
     (fields, labels, _), _ = solver_sets
     v = fields[labels == WELL_CLASSES.index("spots")][:, 1]
