@@ -1,14 +1,15 @@
 """Chapter 6's measurements: the solver, the ConvLSTM and the DDPM compared in stability and
 complexity; writes ``turing_helpers/results/compare.json`` (package data the chapter reads).
 
-    python benchmarks/compare.py                  # everything (about 70 minutes on 2 CPU cores)
-    python benchmarks/compare.py --climate-only   # stability under time (ClimateProtocol), ~30 min
-    python benchmarks/compare.py --handover-only  # the models' fields handed to the solver, ~15 min
-    python benchmarks/compare.py --jacobian-only  # leading Jacobian eigenvalues at developed states, ~20 min
-    python benchmarks/compare.py --perturbation-only  # perturbed states: the pattern, a pattern or lost
+    python benchmarks/compare.py                  # everything: the parts below, about 75 min on 2 CPU cores
+    python benchmarks/compare.py --climate-only   # stability under time (ClimateProtocol), ~32 min
+    python benchmarks/compare.py --cell-only      # chapter 7's fitted GrayScottCell through the same test, ~7 min
+    python benchmarks/compare.py --jacobian-only  # leading Jacobian eigenvalues at developed states, ~21 min
+    python benchmarks/compare.py --handover-only  # the models' fields handed to the solver; residuals; complexity, ~5 min
+    python benchmarks/compare.py --perturbation-only  # perturbed states: the pattern, a pattern or lost, ~9 min
     python benchmarks/compare.py --response-only  # gains at every homogeneous steady state, ~1 min
-    python benchmarks/compare.py --costs-only     # re-measure only the costs (on a quiet machine)
-    python benchmarks/compare.py --convlstm-only  # after retraining the ConvLSTM: redo what involves it
+    python benchmarks/compare.py --costs-only     # re-measure only the costs (on a quiet machine), ~2 min
+    python benchmarks/compare.py --convlstm-only  # after retraining the ConvLSTM: redo every part that involves it
     python benchmarks/compare.py --summary-only   # rewrite the summary table from the results
 
 Every verdict here is a test that could have failed: the statistic, the threshold (from the
@@ -24,9 +25,8 @@ seeds. The measures come from :mod:`turing_helpers.evaluation` and take any fore
   "a pattern" or "lost" (``evaluation.recovery``);
 - :class:`LinearResponseProtocol`: the gain at every homogeneous steady state.
 
-The DDPM's per-step gains and sampling chains are still those of
-:mod:`turing_helpers.evaluation.comparison` (``ComparisonConfig``), whose older experiments the
-results file keeps beside the new ones. The summary table's wording is :func:`summary`. The
+The DDPM's per-step gains and sampling chains are still
+:func:`turing_helpers.evaluation.comparison.learned_gains` (``ComparisonConfig``, base seed 31). The summary table's wording is :func:`summary`. The
 costs are measured side by side in one run, each system in a fresh process so that its peak
 memory is its own, with the machine and threads recorded beside them.
 """
@@ -47,7 +47,7 @@ from turing_helpers.checkpoints import SHIPPED_DIR, machine_description, trainin
 from turing_helpers.data import WELL_CLASSES, developed_patterns
 from turing_helpers.evaluation.climate import climate_statistics
 from turing_helpers.evaluation.recovery import zero_mean_noise
-from turing_helpers.evaluation.comparison import ComparisonConfig, rerun_convlstm, run
+from turing_helpers.evaluation.comparison import ComparisonConfig, run
 from turing_helpers.evaluation.stability import stability_under_time
 from turing_helpers.evaluation.significance import difference_test, holm
 from turing_helpers.io import plain, write_json
@@ -120,12 +120,59 @@ def convlstm_forecaster(model, chunk=16):
 def climate_experiment(protocol: ClimateProtocol = ClimateProtocol(), convlstm=None, progress=True) -> dict:
     """The ConvLSTM's rollouts from developed states at each box size, scored per class by
     ``stability_under_time`` against two independent solver sets, with its controls."""
+    return climate_experiments(protocol, convlstm, systems=("convlstm",), progress=progress)["climate"]
+
+
+def cell_climate_experiment(protocol: ClimateProtocol = ClimateProtocol(), progress=True) -> dict:
+    """Chapter 7's GrayScottCell, fitted per class (``results/analogy_fit.json``), put through the
+    same stability-under-time test as the ConvLSTM: same starts, references, thresholds, controls."""
+    return climate_experiments(protocol, systems=("cell",), progress=progress)["cell_climate"]
+
+
+def climate_experiments(protocol: ClimateProtocol = ClimateProtocol(), convlstm=None,
+                        systems=("convlstm", "cell"), progress=True) -> dict:
+    """The climate test of each forecaster in ``systems`` on one set of starts and references:
+    {"climate": the ConvLSTM's, "cell_climate": the fitted GrayScottCell's (with its parameters)}."""
+    from turing_helpers.gray_scott import GrayScott
     from turing_helpers.models import load_pretrained
+    from turing_helpers.results import load
 
     torch.set_flush_denormal(True)  # fading rollouts pass through denormal floats, ~3x slower
-    forecast = convlstm_forecaster(load_pretrained("convlstm") if convlstm is None else convlstm)
+    forecasters = {}
+    if "convlstm" in systems:
+        model = load_pretrained("convlstm") if convlstm is None else convlstm
+        forecasters["climate"] = lambda name: convlstm_forecaster(model)
+    if "cell" in systems:
+        fit = {name: load("analogy_fit")["classes"][name]["fitted"] for name in protocol.classes}
+        forecasters["cell_climate"] = lambda name: gray_scott_forecaster(GrayScott(**fit[name]))
+    out = _climate_runs(protocol, forecasters, progress)
+    if "cell_climate" in out:
+        out["cell_climate"]["fitted"] = fit
+    return out
+
+
+def gray_scott_forecaster(model, chunk=8):
+    """forecast(context (B, C, 2, n, n), frames) → (B, frames, 2, n, n): explicit Euler (numba) of
+    a GrayScott model from the last context frame, one frame every 10 steps of dt = 1 — the
+    fitted GrayScottCell of chapter 7 (the cell *is* this Euler step; the tests check that the
+    two agree to round-off)."""
+    def forecast(context, frames):
+        last = np.ascontiguousarray(context[:, -1])
+        out = []
+        for i in range(0, len(last), chunk):
+            f = last[i:i + chunk].astype(np.float64)
+            u, v = simulate(model, f[:, 0], f[:, 1], steps=10 * frames, dt=1.0, dx=DX, backend="numba",
+                            save_every=10)
+            out.append(np.stack([u[:, 1:], v[:, 1:]], axis=2).astype(np.float32))
+        return np.concatenate(out)
+    return forecast
+
+
+def _climate_runs(protocol: ClimateProtocol, forecasters: dict, progress) -> dict:
+    """``stability_under_time`` of each ``forecasters[key](class name)`` per size and class, with
+    its controls, all on the same starts and reference statistics: {key: result}."""
     window = slice(protocol.climate_from, protocol.frames + 1)
-    out = {"protocol": plain(asdict(protocol)), "sizes": {}}
+    out = {key: {"protocol": plain(asdict(protocol)), "sizes": {}} for key in forecasters}
     for n in protocol.sizes:
         started = time.perf_counter()
         draw = (protocol.starts_per_class, protocol.generated_per_class, protocol.classes)
@@ -137,22 +184,26 @@ def climate_experiment(protocol: ClimateProtocol = ClimateProtocol(), convlstm=N
             for name in protocol.classes:
                 frames = solver_frames(name, fields[name], protocol.frames, keep=window)
                 references.setdefault(name, []).append(climate_statistics(frames, DX, protocol.snapshot_every))
-        per_class = {}
+        per_class = {key: {} for key in forecasters}
         for c, name in enumerate(protocol.classes):
             truth = solver_frames(name, starts[name], CONTEXT - 1 + protocol.frames)
             other = protocol.classes[(c + 1) % len(protocol.classes)]
-            result = stability_under_time(forecast, truth, references[name], DX, context=CONTEXT,
-                                          horizon=protocol.horizon, climate_from=protocol.climate_from,
-                                          other_class=references[other][0], snapshot_every=protocol.snapshot_every,
-                                          alpha=protocol.alpha, tests=len(protocol.classes) * len(protocol.sizes))
-            result["other_class"] = other
-            del result["end"]
-            per_class[name] = plain(result)
-            if progress:
-                controls = ", ".join(f"{key} {test['verdict']}" for key, test in result["controls"].items())
-                print(f"  {n}² {name}: {result['climate']['verdict']} (controls: {controls})", flush=True)
-        out["sizes"][str(n)] = {"classes": per_class, "alive": {"starts": alive, "references": reference_alive},
-                                "seconds": time.perf_counter() - started}
+            for key, forecaster in forecasters.items():
+                result = stability_under_time(forecaster(name), truth, references[name], DX, context=CONTEXT,
+                                              horizon=protocol.horizon, climate_from=protocol.climate_from,
+                                              other_class=references[other][0],
+                                              snapshot_every=protocol.snapshot_every, alpha=protocol.alpha,
+                                              tests=len(protocol.classes) * len(protocol.sizes))
+                result["other_class"] = other
+                del result["end"]
+                per_class[key][name] = plain(result)
+                if progress:
+                    controls = ", ".join(f"{k} {test['verdict']}" for k, test in result["controls"].items())
+                    print(f"  {key} {n}² {name}: {result['climate']['verdict']} (controls: {controls})", flush=True)
+        for key in forecasters:
+            out[key]["sizes"][str(n)] = {"classes": per_class[key],
+                                         "alive": {"starts": alive, "references": reference_alive},
+                                         "seconds": time.perf_counter() - started}
     return out
 
 
@@ -831,11 +882,13 @@ def main(argv=None):
                         help="redo only the perturbation experiment (PerturbationProtocol) and update --out")
     parser.add_argument("--response-only", action="store_true",
                         help="redo only the linear response at homogeneous states (LinearResponseProtocol)")
+    parser.add_argument("--cell-only", action="store_true",
+                        help="put chapter 7's fitted GrayScottCell through the climate test (ClimateProtocol)")
     parser.add_argument("--climate-only", action="store_true",
                         help="redo only the stability-under-time experiment (ClimateProtocol) and update --out")
     parser.add_argument("--convlstm-only", action="store_true",
-                        help="redo the experiments that involve the ConvLSTM, keep the DDPM's samples and "
-                             "settling and the measured costs from --out (update the training records)")
+                        help="after retraining the ConvLSTM: redo every experiment that involves it (all but "
+                             "the DDPM's gains and the GrayScottCell's climate) and update --out")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.summary_only:
@@ -844,47 +897,48 @@ def main(argv=None):
         write_json(args.out, result)
         return
     command = " ".join(["python benchmarks/compare.py", *(sys.argv[1:] if argv is None else argv)])
-    partial = (args.climate_only or args.handover_only or args.jacobian_only or args.perturbation_only
-               or args.response_only)
-    if args.costs_only or partial:
-        result = json.loads(args.out.read_text())
-    elif args.convlstm_only:
-        start = time.perf_counter()
-        previous = json.loads(args.out.read_text())
-        result = plain(rerun_convlstm(previous, ComparisonConfig(), progress=True))
-        result["seconds"]["convlstm_rerun"] = time.perf_counter() - start
-        result["convlstm_rerun"] = {"command": command, "kept_from": previous.get("command"),
-                                    "kept": ["samples", "settling", "samples_uniform",
-                                             "complexity rows of solver, ddpm, surrogate"]}
-    else:
-        start = time.perf_counter()
+    experiments = {"climate": (args.climate_only, climate_experiment),
+                   "jacobian": (args.jacobian_only, jacobian_experiment),
+                   "handover": (args.handover_only, handover_experiment),
+                   "recovery": (args.perturbation_only, perturbation_experiment),
+                   "response": (args.response_only, linear_response_experiment),
+                   "cell_climate": (args.cell_only, cell_climate_experiment)}
+    chosen = [key for key, (wanted, _) in experiments.items() if wanted]
+    if args.convlstm_only:
+        chosen = ["climate", "jacobian", "handover", "recovery", "response"]
+    full = not (chosen or args.costs_only)
+    begun = time.perf_counter()
+    if full:
         result = plain(run(ComparisonConfig(), progress=True))
-        result["seconds"]["total"] = time.perf_counter() - start
-    full = not (args.costs_only or args.convlstm_only or partial)
-    for key, wanted, experiment in (("climate", args.climate_only, climate_experiment),
-                                    ("handover", args.handover_only, handover_experiment),
-                                    ("jacobian", args.jacobian_only, jacobian_experiment),
-                                    ("recovery", args.perturbation_only, perturbation_experiment),
-                                    ("response", args.response_only, linear_response_experiment)):
-        if wanted or full:
-            start = time.perf_counter()
-            result[key] = experiment()
-            result[key] |= {"command": command, "machine": machine_description(),
-                            "seconds": time.perf_counter() - start}
-    if args.convlstm_only or partial:
-        # the ConvLSTM's architecture is unchanged: its time per frame stays the one measured
-        # side by side with the others on a quiet machine; only the training records change
-        result["costs"] = (previous if args.convlstm_only else result)["costs"]
+        result |= {"command": command, "machine": machine_description()}
+        chosen = list(experiments)
+    else:
+        result = json.loads(args.out.read_text())
+    if {"climate", "cell_climate"} <= set(chosen):
+        # both forecasters on one set of starts and references (which take a third of the time)
+        start = time.perf_counter()
+        both = climate_experiments()
+        for key, part in both.items():
+            result[key] = part | {"command": command, "machine": machine_description(),
+                                  "seconds": time.perf_counter() - start, "shared_with": sorted(set(both) - {key})}
+        chosen = [key for key in chosen if key not in both]
+    for key in chosen:
+        start = time.perf_counter()
+        result[key] = experiments[key][1]()
+        # each part records the command and machine that made it
+        result[key] |= {"command": command, "machine": machine_description(),
+                        "seconds": time.perf_counter() - start}
+    if full or args.costs_only:
+        result["costs"] = costs(args.threads)
+        result["costs_command"] = command
+    else:
+        # the costs stay those measured side by side on a quiet machine; the training
+        # records may have changed (a retrained model)
         for system, record in training_records().items():
             result["costs"][system] |= record
-    else:
-        result["costs"] = costs(args.threads)
+    if full:
+        result["seconds"]["total"] = time.perf_counter() - begun
     result["summary"] = summary(result)
-    if not partial:  # a partial run records its machine beside its own part
-        result["machine"] = machine_description()
-    # the experiments' command stays the one that ran them; a costs-only rerun is recorded beside it
-    if not (args.convlstm_only or partial):
-        result["costs_command" if args.costs_only else "command"] = command
     write_json(args.out, result)
     for row in result["summary"]:
         print(f"{row['measurement'][:70]:70s} | {row['solver']:>18s} | {row['convlstm']:>18s} | {row['ddpm']:>18s}")

@@ -207,3 +207,29 @@ def test_shipped_recovery_and_response_results_have_their_controls():
             assert state["verdicts"]["etdrk4"] == "the solver's filter", name
             assert state["verdicts"]["identity"] == "not the solver's filter", name
             assert state["verdicts"]["diffusion_doubled"] == "not the solver's filter", name
+
+
+def test_gray_scott_forecaster_is_the_solver_continued():
+    """The cell's forecaster with the true parameters continues the solver's own frames."""
+    from turing_helpers.data import developed_patterns
+    from turing_helpers.presets import preset
+
+    compare = _benchmark()
+    fields, _, _ = developed_patterns(32, 2, seed=85, classes=("spots",), steps=2000)
+    truth = compare.solver_frames("spots", fields, 3 + 5)
+    predicted = compare.gray_scott_forecaster(preset("spots"))(truth[:, :4], 5)
+    np.testing.assert_allclose(predicted, truth[:, 4:], atol=1e-6)
+
+
+def test_shipped_cell_climate_uses_the_climate_protocol():
+    """The file benchmarks/compare.py --cell-only wrote: the ConvLSTM's protocol, the fitted
+    parameters of analogy_fit.json, the controls as in the ConvLSTM's run."""
+    shipped = results.load("compare")
+    cell, climate = shipped["cell_climate"], shipped["climate"]
+    assert cell["protocol"] == climate["protocol"]
+    fit = results.load("analogy_fit")["classes"]
+    assert cell["fitted"] == {name: fit[name]["fitted"] for name in cell["protocol"]["classes"]}
+    for n, size in cell["sizes"].items():
+        for name, entry in size["classes"].items():
+            assert entry["controls"]["solver"]["verdict"] == "on the attractor", (n, name)
+            assert entry["controls"]["uniform"]["verdict"] == "faded", (n, name)

@@ -1,24 +1,15 @@
-"""Chapter 6's experiments: the solver, the ConvLSTM and the DDPM on the same measurements.
+"""Chapter 6's first protocol, and what of it is still in use.
 
-Every experiment starts from *developed* solver states of fresh seeds (never used in training,
-tuning or the tests) on The Well's spacing dx = 2/128, on the DDPM's 48² periodic box, and is
-measured through the shared layer (:mod:`turing_helpers.evaluation`):
-
-- :func:`stability_under_time`: 1000-frame rollouts of the ConvLSTM beside the solver from the
-  same states (forecast skill over the first frames; the "climate" of the last 500 frames);
-- :func:`ddpm_settling`: DDPM samples handed to the true solver — how far and how long they
-  move before they settle, against the solver's own developed states treated the same way;
-- :func:`perturbation_recovery`: developed patterns perturbed (noise of several amplitudes, an
-  erased patch) and then acted on by each system — evolve, roll out, noise-and-denoise;
-- :func:`learned_gains`: the ConvLSTM's linear response around (1, 0) against the exact
-  exp(10 λ(q)); the gain of one DDPM reverse step per wavenumber across noise levels; where
-  each class's ring emerges in the sampling chain, with the PDE residual along it;
-- :func:`pattern_complexity`: the pattern statistics of each system's fields against the
-  solver's, with bootstrap intervals, and the phase-randomised surrogate beside them;
-- :func:`measure_cost`: time and memory per generated frame and per developed pattern.
-
-:func:`run` performs them all for a :class:`ComparisonConfig` (``benchmarks/compare.py`` with
-the default config; the tests with a small one) and :func:`summary_table` condenses the result.
+- :func:`learned_gains` (run by :func:`run` for ``benchmarks/compare.py``): the ConvLSTM's
+  linear response around (1, 0) against the exact exp(10 λ(q)); the gain of one DDPM reverse
+  step per wavenumber across noise levels; where each class's ring emerges in the sampling
+  chain, with the PDE residual along it;
+- :func:`measure_cost`: time and memory per generated frame and per developed pattern;
+- :func:`stability_under_time`, :func:`rollout_climate` and :func:`climate_verdict`: 1000-frame
+  ConvLSTM rollouts beside the solver, classed by the first protocol's hand-set tolerances
+  (:data:`CLIMATE_RULE`). Chapter 4's evaluation (``benchmarks/convlstm_eval.py``) still uses
+  them; chapter 6's verdicts are the solver-calibrated
+  :func:`turing_helpers.evaluation.climate_test` and the protocols of ``benchmarks/compare.py``.
 """
 from __future__ import annotations
 
@@ -32,16 +23,15 @@ from ..data import WELL_CLASSES, developed_patterns
 from ..presets import preset
 from ..solver import simulate
 from .forecast import forecast_skill
-from .patterns import STATISTICS, compare_patterns, pattern_statistics, set_wavelength
+from .patterns import pattern_statistics, set_wavelength
 from .response import linear_response, spectral_gain
 
-__all__ = ["ComparisonConfig", "run", "summary_table", "stability_under_time", "ddpm_settling",
-           "perturbation_recovery", "learned_gains", "pattern_complexity", "measure_cost", "CLIMATE_RULE",
-           "recovery_distance", "rollout_climate", "climate_verdict", "rerun_convlstm"]
+__all__ = ["ComparisonConfig", "run", "stability_under_time", "learned_gains", "measure_cost", "CLIMATE_RULE",
+           "rollout_climate", "climate_verdict"]
 
 # How a 1000-frame rollout was classed by the first protocol (hand-set tolerances on three snapshot
-# statistics, 8 starts per class). Chapter 6 now uses the solver-calibrated climate test
-# (turing_helpers.evaluation.climate.climate_test); chapter 7 still quotes this rule's verdicts.
+# statistics, 8 starts per class). Chapters 6 and 7 now use the solver-calibrated climate test
+# (turing_helpers.evaluation.climate.climate_test); chapter 4's evaluation still quotes this rule.
 CLIMATE_RULE = {"faded": "uniform in at least half the frames, or v std below half the solver's",
                 "on the attractor": "v std within 25%, wavelength within 10%, component density within 25%",
                 "drifted": "neither: a pattern, but with other statistics"}
@@ -49,38 +39,27 @@ CLIMATE_RULE = {"faded": "uniform in at least half the frames, or v std below ha
 
 @dataclass(frozen=True)
 class ComparisonConfig:
-    """Sizes and seeds of chapter 6's experiments (stored in the results file)."""
+    """Sizes and seeds of the first protocol: the gains' developed states (``start_seed``), and
+    the rollouts of :func:`stability_under_time` (stored in the results files)."""
 
     size: int = 48                 # the DDPM's periodic box: 48 dx = 0.75 length units
     dx: float = 2 / 128            # The Well's spacing
     start_seed: int = 31           # developed solver states the experiments start from (fresh)
-    other_seed: int = 33           # a second solver set: the seed-to-seed noise floor
     reference_per_class: int = 12  # solver fields per class in each comparison set
     starts_per_class: int = 8      # of those, how many start the 1000-frame rollouts
     frames: int = 1000             # long rollouts, frames of 10 time units
     climate_from: int = 500        # the climate is averaged over frames climate_from..frames
     record_every: int = 10         # frames between recorded statistics of the long rollouts
     horizon: int = 100             # forecast windows: the first `horizon` frames of each rollout
-    samples_per_class: int = 12    # DDPM samples per class
     ddim_steps: int = 100          # the DDPM's sampling steps (chapter 5's protocol)
-    sample_seed: int = 600
-    settle_steps: int = 10_000     # solver steps applied to the DDPM samples
-    settle_every: int = 100
-    perturb_per_class: int = 4
-    noise_amplitudes: tuple = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4)
-    patch: int = 16                # side of the erased square (set to the state (1, 0))
-    relax_frames: int = 100        # frames the solver and the ConvLSTM act on a perturbed field
-    ddpm_t_start: int = 300        # noise level of the DDPM's relaxation (of T = 1000)
     gain_levels: tuple = (20, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 980)
     gain_fields: int = 8
     chain_samples: int = 4         # samples per class whose sampling chain is recorded
-    bootstrap: int = 1000
     classes: tuple = WELL_CLASSES
 
 
 CONTEXT = 4  # frames the ConvLSTM reads before its first prediction
 FINITE_AMPLITUDE = 1e-2  # the ConvLSTM's finite-amplitude response around (1, 0)
-SETTLED_RATE = 0.005     # VRMSE of v per record (settle_every solver steps) below which a field is at rest
 
 
 def _progress(iterable, show, desc):
@@ -185,122 +164,6 @@ def stability_under_time(convlstm, starts: dict, config: ComparisonConfig, progr
                     "persistence": forecast_skill(np.concatenate(skill_persistence), true, labels=labels,
                                                   classes=config.classes)}
     return out
-
-
-def _set_distance(v: np.ndarray, reference_stats: dict, reference_wavelength: float, dx: float) -> float:
-    """Mean relative distance of a set's v std, component density and set wavelength to a reference's."""
-    s = pattern_statistics(v, dx)
-    alive = ~s["uniform"]
-    if not alive.any():
-        return 1.0
-    parts = [abs(_relative(float(np.mean(s["v_std"])), reference_stats["v_std"])),
-             abs(_relative(float(np.mean(s["component_density"][alive])), reference_stats["component_density"])),
-             abs(_relative(set_wavelength(v, dx), reference_wavelength))]
-    return float(np.mean(parts))
-
-
-def ddpm_settling(samples: dict, references: dict, config: ComparisonConfig, progress=False) -> dict:
-    """DDPM samples advanced by the true solver, beside the solver's own developed states.
-
-    samples, references: {class: fields (B, 2, n, n)}. Both are advanced ``settle_steps``
-    solver steps, recorded every ``settle_every``. Per class and recorded time: the VRMSE of v
-    against its own start ("how far it moves"), of v against the previous record ("how fast it
-    still moves"), and the set distance of the statistics to the references' starting
-    statistics. ``settle_time``: the time from which on the samples never again move faster
-    than 1.5× the solver's own developed states do (median over the run) plus
-    ``SETTLED_RATE`` (so a class whose solver states stand still can settle); NaN if they
-    still move faster at the end of the run.
-    """
-    times = np.arange(0, config.settle_steps + 1, config.settle_every)
-    out = {"time": times}
-    for name in _progress(config.classes, progress, "settling"):
-        gs = preset(name)
-        ref_v0 = references[name][:, 1].astype(np.float64)
-        ref_stats = pattern_statistics(ref_v0, config.dx)
-        ref_means = {"v_std": float(np.mean(ref_stats["v_std"])),
-                     "component_density": float(np.nanmean(ref_stats["component_density"]))}
-        ref_wavelength = set_wavelength(ref_v0, config.dx)
-        entry = {}
-        for system, fields in (("ddpm", samples[name]), ("solver", references[name])):
-            _, v = simulate(gs, fields[:, 0].astype(np.float64), fields[:, 1].astype(np.float64),
-                            steps=config.settle_steps, dt=1.0, dx=config.dx, backend="numba",
-                            save_every=config.settle_every)                              # (B, K, n, n)
-            moved = np.asarray(metrics.vrmse(v, np.broadcast_to(v[:, :1], v.shape)))   # (B, K)
-            step = np.asarray(metrics.vrmse(v[:, 1:], v[:, :-1]))                      # (B, K − 1)
-            entry[system] = {"moved": np.median(moved, axis=0), "rate": np.median(step, axis=0),
-                             "distance": np.array([_set_distance(v[:, k], ref_means, ref_wavelength, config.dx)
-                                                   for k in range(v.shape[1])]),
-                             "uniform_end": float(np.mean(metrics.is_uniform(v[:, -1])))}
-        floor = float(np.median(entry["solver"]["rate"]))
-        moving = entry["ddpm"]["rate"] > 1.5 * floor + SETTLED_RATE  # (K − 1,)
-        # settled from the first record after which it never moves faster again
-        if moving[-1]:
-            entry["settle_time"] = float("nan")
-        else:
-            last = np.flatnonzero(moving)
-            entry["settle_time"] = float(times[1:][last[-1] + 1]) if last.size else float(times[1])
-        entry["solver_rate"] = floor
-        out[name] = entry
-    return out
-
-
-def recovery_distance(fields: np.ndarray, originals: np.ndarray, dx: float) -> np.ndarray:
-    """Per field, how far v's pattern is from the original's: the mean over v std, component
-    density and dominant wavelength of min(1, |s − s₀| / |s₀|); 1 for a uniform result (the
-    pattern is lost). fields, originals: (B, 2, n, n) → (B,)."""
-    s, s0 = pattern_statistics(fields[:, 1], dx), pattern_statistics(originals[:, 1], dx)
-    parts = []
-    for name in ("v_std", "component_density", "dominant_wavelength"):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            d = np.minimum(1.0, np.abs(s[name] - s0[name]) / np.abs(s0[name]))
-        parts.append(np.where(s["uniform"] | ~np.isfinite(d), 1.0, d))
-    return np.mean(parts, axis=0)
-
-
-def _perturbations(fields: np.ndarray, config: ComparisonConfig, seed: int):
-    """[(kind, amplitude, perturbed fields (B, 2, n, n)), ...]: noise of each amplitude, the patch."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for a in config.noise_amplitudes:
-        out.append(("noise", float(a), np.clip(fields + a * rng.standard_normal(fields.shape), 0, 1).astype(np.float32)))
-    erased = fields.copy()
-    n, p = fields.shape[-1], config.patch
-    lo = (n - p) // 2
-    erased[:, 0, lo:lo + p, lo:lo + p], erased[:, 1, lo:lo + p, lo:lo + p] = 1.0, 0.0
-    out.append(("patch", float(p), erased))
-    return out
-
-
-def perturbation_recovery(convlstm, ddpm, starts: dict, config: ComparisonConfig, progress=False) -> dict:
-    """Perturb developed patterns, let each system act, measure how far the pattern recovers.
-
-    Per class, for the first ``perturb_per_class`` states, each perturbation of
-    :func:`_perturbations` (additive Gaussian noise of each amplitude on u and v, clipped to
-    [0, 1]; an erased central square set to (1, 0)); then: ``none`` (the perturbed field),
-    ``solver`` (``relax_frames`` frames of the true dynamics), ``convlstm`` (a rollout of as
-    many frames from the perturbed state held for its 4 context frames), ``ddpm`` (noised to
-    ``ddpm_t_start`` and denoised, :meth:`~turing_helpers.models.ddpm.DDPM.denoise_from`).
-    Returns rows {class, kind, amplitude, size (RMS change of v), system: recovery distance
-    per field (:func:`recovery_distance`)}. At amplitude 0 the distance is each system's own
-    drift from an unperturbed pattern.
-    """
-    import torch
-
-    rows = []
-    for c, name in enumerate(_progress(config.classes, progress, "perturbations")):
-        originals = starts[name][:config.perturb_per_class]
-        for kind, amplitude, perturbed in _perturbations(originals, config, seed=1000 + c):
-            acted = {"none": perturbed}
-            frames = _solver_frames(name, perturbed, config.relax_frames, config.dx)
-            acted["solver"] = frames[:, -1]
-            context = torch.from_numpy(np.repeat(perturbed[:, None], CONTEXT, axis=1))
-            with torch.no_grad():
-                acted["convlstm"] = convlstm.rollout(context, config.relax_frames)[:, -1].numpy()
-            acted["ddpm"] = ddpm.denoise_from(perturbed, name, config.ddpm_t_start, seed=2000 + c)
-            size = np.sqrt(np.mean((perturbed[:, 1] - originals[:, 1]) ** 2, axis=(-2, -1)))
-            rows.append({"class": name, "kind": kind, "amplitude": amplitude, "size": size,
-                         **{system: recovery_distance(f, originals, config.dx) for system, f in acted.items()}})
-    return {"rows": rows, "t_start": config.ddpm_t_start, "relax_frames": config.relax_frames}
 
 
 def _convlstm_map(convlstm):
@@ -417,36 +280,6 @@ def _sampling_chain(ddpm, name, reference, config: ComparisonConfig, seed: int) 
             "final_residual": float(np.mean(metrics.pde_residual(gs, final[:, 0], final[:, 1], dx)))}
 
 
-def pattern_complexity(sets: dict, reference: dict, config: ComparisonConfig) -> dict:
-    """Per class and system: :func:`compare_patterns` of the system's v fields against the
-    reference solver set, and the means of :func:`pattern_statistics`.
-
-    sets: {system: {class: fields (B, 2, n, n)}}; reference: {class: fields}.
-    """
-    out = {}
-    for name in config.classes:
-        ref_v = reference[name][:, 1].astype(np.float64)
-        entry = {"reference": _means(pattern_statistics(ref_v, config.dx))}
-        for system, fields in sets.items():
-            v = fields[name][:, 1].astype(np.float64)
-            entry[system] = {"comparison": compare_patterns(v, ref_v, config.dx, seed=0, resamples=config.bootstrap),
-                             "means": _means(pattern_statistics(v, config.dx))}
-        out[name] = entry
-    return out
-
-
-def _means(stats: dict) -> dict:
-    """Means and standard deviations of pattern statistics: v std and the complexity over all
-    fields (a uniform field counts with its ≈ 0), the shape statistics over the non-uniform ones."""
-    alive = ~stats["uniform"]
-    out = {"uniform_fraction": float(np.mean(stats["uniform"])), "n": int(stats["uniform"].size)}
-    for name in STATISTICS:
-        values = stats[name] if name in ("v_std", "compression_complexity") else stats[name][alive]
-        out[name] = float(np.mean(values)) if values.size else float("nan")
-        out[f"{name}_std"] = float(np.std(values)) if values.size else float("nan")
-    return out
-
-
 def measure_cost(system: str, config: ComparisonConfig = ComparisonConfig(), batch: int = 8,
                  frames: int = 100, memory_batch: int = 64) -> dict:
     """Time and memory of one system generating patterns on the config's grid.
@@ -536,179 +369,25 @@ def _reset_peak_memory() -> None:
 
 
 def run(config: ComparisonConfig = ComparisonConfig(), convlstm=None, ddpm=None, progress=False) -> dict:
-    """All of chapter 6's experiments but the costs; the shipped models unless given."""
+    """The DDPM's per-step gains and sampling chains and the ConvLSTM's gains at (1, 0)
+    (:func:`learned_gains`) on developed states of ``config.start_seed``; the shipped models
+    unless given. (The other experiments of chapter 6 are ``benchmarks/compare.py``'s protocols.)"""
     import torch
 
     from ..models import load_pretrained
 
-    torch.set_flush_denormal(True)  # fading rollouts pass through denormal floats, ~3x slower
-    convlstm = load_pretrained("convlstm") if convlstm is None else convlstm
-    ddpm = load_pretrained("ddpm") if ddpm is None else ddpm
-    started = time.perf_counter()
-    fields, labels, kept = developed_patterns(config.size, config.reference_per_class, config.start_seed,
-                                              classes=config.classes)
-    other, other_labels, other_kept = developed_patterns(config.size, config.reference_per_class,
-                                                         config.other_seed, classes=config.classes)
-    reference = {name: fields[labels == WELL_CLASSES.index(name)] for name in config.classes}
-    second = {name: other[other_labels == WELL_CLASSES.index(name)] for name in config.classes}
-    starts = {name: f[:config.starts_per_class] for name, f in reference.items()}
-    seconds = {}
-
-    def timed(key, function, *args, **kwargs):
-        start = time.perf_counter()
-        result = function(*args, config, **kwargs)
-        seconds[key] = time.perf_counter() - start
-        return result
-
-    samples = {name: ddpm.sample(config.samples_per_class, name, size=config.size, steps=config.ddim_steps,
-                                 seed=config.sample_seed + c) for c, name in enumerate(config.classes)}
-    seconds["samples"] = time.perf_counter() - started
-    stability = timed("stability", stability_under_time, convlstm, starts, progress=progress)
-    settling = timed("settling", ddpm_settling, samples, reference, progress=progress)
-    perturbation = timed("perturbation", perturbation_recovery, convlstm, ddpm, starts, progress=progress)
-    gains = timed("gains", learned_gains, convlstm, ddpm, reference, progress=progress)
-    surrogate = {name: np.stack([metrics.phase_randomized(f[:, 0], seed=c), metrics.phase_randomized(f[:, 1], seed=c)],
-                                axis=1) for c, (name, f) in enumerate(second.items())}
-    convlstm_end = {name: stability[name]["end"]["convlstm"] for name in config.classes}
-    solver_end = {name: stability[name]["end"]["solver"] for name in config.classes}
-    complexity = timed("complexity", pattern_complexity,
-                       {"solver": second, "solver_1000_frames": solver_end, "convlstm": convlstm_end,
-                        "ddpm": samples, "surrogate": surrogate}, reference)
-    for name in config.classes:
-        del stability[name]["end"]
-    return {"config": asdict(config), "kept": {"start": kept, "other": other_kept},
-            "stability": stability, "settling": settling, "perturbation": perturbation, "gains": gains,
-            "complexity": complexity, "seconds": seconds, "samples_uniform": {
-                name: float(np.mean(metrics.is_uniform(s[:, 1]))) for name, s in samples.items()}}
-
-
-def rerun_convlstm(previous: dict, config: ComparisonConfig = ComparisonConfig(), convlstm=None, ddpm=None,
-                   progress=False) -> dict:
-    """:func:`run`'s result ``previous`` with every experiment that involves the ConvLSTM done
-    again (after the ConvLSTM was retrained): the rollouts, the perturbations, the gains and the
-    complexity rows of the ConvLSTM and of the solver's 1000-frame states. The DDPM's samples
-    and their settling (the slow part, which does not involve the ConvLSTM) are kept. The
-    DDPM's rows of the perturbation and gain experiments are recomputed with them, from the
-    same seeds, so they come out as before."""
-    import torch
-
-    from ..models import load_pretrained
-
-    if previous.get("config") != plain_config(config):
-        raise ValueError("previous results were made with another ComparisonConfig; run the full comparison")
     torch.set_flush_denormal(True)
     convlstm = load_pretrained("convlstm") if convlstm is None else convlstm
     ddpm = load_pretrained("ddpm") if ddpm is None else ddpm
-    fields, labels, _ = developed_patterns(config.size, config.reference_per_class, config.start_seed,
-                                           classes=config.classes)
+    fields, labels, kept = developed_patterns(config.size, config.reference_per_class, config.start_seed,
+                                              classes=config.classes)
     reference = {name: fields[labels == WELL_CLASSES.index(name)] for name in config.classes}
-    starts = {name: f[:config.starts_per_class] for name, f in reference.items()}
-    out = dict(previous)
-    # what the model before the rerun did, kept for the record (chapter 4 quotes it)
-    out["convlstm_before_rerun"] = previous.get("convlstm_before_rerun") or {
-        "command": previous.get("command"),
-        "verdicts": {name: previous["stability"][name]["verdict"] for name in config.classes},
-        "climate": {name: previous["stability"][name]["convlstm"] for name in config.classes}}
-    seconds = dict(previous.get("seconds", {}))
-    for key, function, args in (("stability", stability_under_time, (convlstm, starts)),
-                                ("perturbation", perturbation_recovery, (convlstm, ddpm, starts)),
-                                ("gains", learned_gains, (convlstm, ddpm, reference))):
-        start = time.perf_counter()
-        out[key] = function(*args, config, progress=progress)
-        seconds[key] = time.perf_counter() - start
     start = time.perf_counter()
-    sets = {system: {name: out["stability"][name]["end"][end] for name in config.classes}
-            for system, end in (("convlstm", "convlstm"), ("solver_1000_frames", "solver"))}
-    fresh = pattern_complexity(sets, reference, config)
-    out["complexity"] = {name: dict(previous["complexity"][name]) | fresh[name] for name in config.classes}
-    seconds["complexity_convlstm_rows"] = time.perf_counter() - start
-    for name in config.classes:
-        del out["stability"][name]["end"]
-    out["seconds"] = seconds
-    return out
+    gains = learned_gains(convlstm, ddpm, reference, config, progress=progress)
+    return {"config": asdict(config), "kept": {"start": kept}, "gains": gains,
+            "seconds": {"gains": time.perf_counter() - start}}
 
 
 def plain_config(config: ComparisonConfig) -> dict:
     """The config as the results file stores it (tuples as lists)."""
     return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(config).items()}
-
-
-def _iqr(values) -> str:
-    values = np.asarray(values, float)
-    return f"{np.median(values):.0f} [{np.percentile(values, 25):.0f}, {np.percentile(values, 75):.0f}]"
-
-
-def summary_table(results: dict, costs: dict | None = None) -> list[dict]:
-    """Rows {measurement, solver, convlstm, ddpm} of chapter 6's summary table, as strings.
-
-    results: the output of :func:`run` (or the results file); costs: {system: the output of
-    :func:`measure_cost`}, optional. Spreads: median [quartiles] over windows or fields, mean
-    ± standard deviation over the six classes, or the range over classes, as each row says.
-    """
-    config = results["config"]
-    classes = config["classes"]
-    stability, settling = results["stability"], results["settling"]
-    perturbation, complexity = results["perturbation"]["rows"], results["complexity"]
-    skill = stability["skill"]["convlstm"]
-    rows = []
-    ct = skill["correlation_time"]["0.8"]["per_window"] if skill["windows"] else []
-    rows.append({"measurement": f"frames with r ≥ 0.8 vs the solver, median [quartiles] over {len(ct)} windows",
-                 "solver": "reference", "convlstm": _iqr(ct) if len(ct) else "no developed window",
-                 "ddpm": "no dynamics"})
-    verdicts = [stability[name]["verdict"] for name in classes]
-    rows.append({"measurement": "classes whose 1000-frame rollout stays on the attractor / fades / drifts",
-                 "solver": "reference",
-                 "convlstm": " / ".join(str(verdicts.count(v)) for v in ("on the attractor", "faded", "drifted")),
-                 "ddpm": "no dynamics"})
-    uniform_end = [stability[name]["convlstm"]["uniform_fraction"] for name in classes]
-    solver_uniform = [stability[name]["solver"]["uniform_fraction"] for name in classes]
-    rows.append({"measurement": "uniform fraction of the last 500 frames (DDPM: of its samples), mean over classes",
-                 "solver": f"{np.mean(solver_uniform):.0%}", "convlstm": f"{np.mean(uniform_end):.0%}",
-                 "ddpm": f"{np.mean(list(results['samples_uniform'].values())):.0%}"})
-    settle = [settling[name]["settle_time"] for name in classes]
-    k = min(int(np.searchsorted(settling["time"], 1000)), len(settling["time"]) - 1)  # after 1000 steps
-    step = settling["time"][k]
-    moved = [float(settling[name]["ddpm"]["moved"][k]) for name in classes]
-    solver_moved = [float(settling[name]["solver"]["moved"][k]) for name in classes]
-    rows.append({"measurement": f"VRMSE of v moved by {step:.0f} solver steps, median over fields, range over classes",
-                 "solver": f"{np.nanmin(solver_moved):.2f}–{np.nanmax(solver_moved):.2f}", "convlstm": "—",
-                 "ddpm": f"{np.nanmin(moved):.2f}–{np.nanmax(moved):.2f}"})
-    rows.append({"measurement": "solver steps from which on DDPM samples move like solver states, range over classes",
-                 "solver": "0 (reference)", "convlstm": "—",
-                 "ddpm": (f"{np.nanmin(settle):.0f}–{np.nanmax(settle):.0f}" if np.isfinite(settle).any() else "never")
-                 + (f" ({int(np.sum(~np.isfinite(settle)))} never)" if not np.isfinite(settle).all() else "")})
-    largest = max(r["amplitude"] for r in perturbation if r["kind"] == "noise")
-    for kind, amplitude, label in (("noise", largest, f"noise of amplitude {largest:g}"),
-                                   ("patch", None, "an erased square")):
-        chosen = [r for r in perturbation if r["kind"] == kind and (amplitude is None or r["amplitude"] == amplitude)]
-        cells = {}
-        for system in ("none", "solver", "convlstm", "ddpm"):
-            d = np.concatenate([np.atleast_1d(r[system]) for r in chosen])
-            cells[system] = f"{np.mean(d):.2f} ± {np.std(d):.2f}"
-        rows.append({"measurement": f"distance to the unperturbed pattern after {label} (untreated: {cells['none']}), "
-                                    "mean ± std over fields",
-                     "solver": cells["solver"], "convlstm": cells["convlstm"], "ddpm": cells["ddpm"]})
-    for statistic, label in (("compression_complexity", "compression complexity"),
-                             ("component_density", "component density error"),
-                             ("dominant_wavelength", "wavelength error")):
-        cells = {}
-        for system, key in (("solver", "solver"), ("convlstm", "convlstm"), ("ddpm", "ddpm")):
-            if statistic == "compression_complexity":
-                values = [complexity[name][key]["means"][statistic] for name in classes]
-                cells[system] = f"{np.nanmean(values):.3f} ± {np.nanstd(values):.3f}"
-            else:
-                values = np.array([abs(complexity[name][key]["comparison"][statistic]["error"]) for name in classes])
-                lost = int(np.sum(~np.isfinite(values)))  # a class whose fields are all uniform has no value
-                cells[system] = (f"{np.nanmedian(values):.1%} (max {np.nanmax(values):.0%})" if lost < len(values)
-                                 else "no pattern") + (f"; {lost} classes no pattern" if lost else "")
-        spread = "mean ± std over classes" if statistic == "compression_complexity" else \
-            "|error| against solver fields, median (max) over classes"
-        rows.append({"measurement": f"{label}, {spread}", **cells})
-    if costs:
-        for key, label, fmt in (("seconds_per_pattern", "CPU seconds per developed pattern (48², 2 cores)", "{:.2f}"),
-                                ("sequential_steps", "sequential steps per pattern", "{:.0f}"),
-                                ("mib_per_pattern", "working memory per pattern (MiB, 64 at once)", "{:.2f}"),
-                                ("parameters", "parameters", "{:,.0f}")):
-            rows.append({"measurement": label, **{system: fmt.format(costs[system][key]) for system in
-                                                   ("solver", "convlstm", "ddpm")}})
-    return rows
