@@ -766,6 +766,16 @@ def jacobian_rows(jacobian: dict) -> list[dict]:
              "convlstm": f"{radii('convlstm')} (whole state); {less}/{len(entries)}", "ddpm": "—"}]
 
 
+def cell_rows(cell: dict) -> list[dict]:
+    """The summary table's row on chapter 7's fitted GrayScottCell under the same climate test."""
+    sizes = list(cell["sizes"])
+    counts = " / ".join(f"{sum(e['climate']['verdict'] == 'on the attractor' for e in cell['sizes'][n]['classes'].values())}"
+                        f"/{len(cell['sizes'][n]['classes'])}" for n in sizes)
+    return [{"measurement": "the same climate test for chapter 7's GrayScottCell (the Euler step with 4 fitted "
+                            f"parameters; {' / '.join(n + '²' for n in sizes)})",
+             "solver": f"GrayScottCell {counts}", "convlstm": "—", "ddpm": "—"}]
+
+
 def recovery_rows(recovery: dict) -> list[dict]:
     """The summary table's rows on perturbations: outcome shares pooled over classes."""
     entries = recovery["classes"]
@@ -856,7 +866,8 @@ def cost_rows(costs: dict) -> list[dict]:
 def summary(result: dict) -> list[dict]:
     """Chapter 6's summary table, one block of rows per experiment, each read from its own result."""
     rows = []
-    for key, make in (("climate", climate_rows), ("jacobian", jacobian_rows), ("handover", handover_rows),
+    for key, make in (("climate", climate_rows), ("cell_climate", cell_rows), ("jacobian", jacobian_rows),
+                      ("handover", handover_rows),
                       ("recovery", recovery_rows), ("response", response_rows)):
         if key in result:
             rows += make(result[key])

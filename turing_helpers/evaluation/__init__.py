@@ -18,6 +18,8 @@ Modules: :mod:`.patterns` (statistics of sets of patterns and their comparison),
 attractor: thresholds from the solver's own spread), :mod:`.stability` (any forecaster's
 rollouts scored early and late, with the climate test's controls), :mod:`.response` (linear response of any one-frame
 map), :mod:`.jacobian` (the leading Jacobian eigenvalues of a one-frame map at any state),
+:mod:`.kernel` (the real-space response kernel of any map of fields, read as diffusion),
+:mod:`.ablation` (the ConvLSTM with a gate clamped; how saturated its gates run),
 :mod:`.recovery` (after a perturbation: the pattern, a pattern of its class, or lost),
 :mod:`.significance` (differences with intervals and p-values; Holm and Benjamini–Hochberg),
 :mod:`.ddpm` (the DDPM's per-class quality table and sampler tuning),
@@ -30,6 +32,7 @@ from ..metrics import compression_complexity
 from .climate import climate_test
 from .forecast import forecast_scores, forecast_skill
 from .jacobian import jacobian_spectrum
+from .kernel import kernel_diffusion, kernel_locality, response_kernel
 from .recovery import pattern_identity
 from .patterns import STATISTICS, compare_patterns, pattern_statistics, set_wavelength
 from .response import linear_response, spectral_gain
@@ -37,4 +40,4 @@ from .significance import benjamini_hochberg, difference_test, holm
 
 __all__ = ["pattern_statistics", "compression_complexity", "compare_patterns", "set_wavelength",
            "forecast_skill", "forecast_scores", "linear_response", "spectral_gain", "jacobian_spectrum",
-           "climate_test", "pattern_identity", "difference_test", "holm", "benjamini_hochberg", "STATISTICS"]
+           "climate_test", "response_kernel", "kernel_diffusion", "kernel_locality", "pattern_identity", "difference_test", "holm", "benjamini_hochberg", "STATISTICS"]

@@ -120,12 +120,17 @@ class ConvLSTMCell(nn.Module):
         self.gates = PeriodicConv2d(in_channels + hidden, 4 * hidden, kernel, isotropic)
         with torch.no_grad():  # forget-gate bias +1: remember by default (Jozefowicz et al. 2015)
             self.gates.bias[hidden:2 * hidden].fill_(1.0)
+        # gate_hook(i, f, o, g) -> (i, f, o, g), each (B, C, H, W): replaces the gates before they
+        # act, for ablations (a gate clamped to a constant); None: the trained cell
+        self.gate_hook = None
 
     def forward(self, e, state):
         h, c = state                                             # (B, C, H, W) each
         z = self.gates(torch.cat([e, h], dim=1))                 # (B, 4C, H, W)
         zi, zf, zo, zg = z.chunk(4, dim=1)                       # (B, C, H, W) each
         i, f, o, g = torch.sigmoid(zi), torch.sigmoid(zf), torch.sigmoid(zo), torch.tanh(zg)
+        if self.gate_hook is not None:
+            i, f, o, g = self.gate_hook(i, f, o, g)
         c = f * c + i * g
         h = o * torch.tanh(c)
         return h, c, (i, f, o, g)
