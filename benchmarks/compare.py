@@ -143,7 +143,8 @@ def climate_experiments(protocol: ClimateProtocol = ClimateProtocol(), convlstm=
         model = load_pretrained("convlstm") if convlstm is None else convlstm
         forecasters["climate"] = lambda name: convlstm_forecaster(model)
     if "cell" in systems:
-        fit = {name: load("analogy_fit")["classes"][name]["fitted"] for name in protocol.classes}
+        fitted = load("analogy_fit")["classes"]  # read once, not once per class
+        fit = {name: fitted[name]["fitted"] for name in protocol.classes}
         forecasters["cell_climate"] = lambda name: gray_scott_forecaster(GrayScott(**fit[name]))
     out = _climate_runs(protocol, forecasters, progress)
     if "cell_climate" in out:

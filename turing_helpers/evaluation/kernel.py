@@ -21,8 +21,8 @@ __all__ = ["response_kernel", "kernel_diffusion", "kernel_locality"]
 BATCH_ELEMENTS = 2**21
 
 
-def _states(x) -> tuple[np.ndarray, bool]:
-    """x as float64 numpy (B, C, n, n) and whether it was a torch tensor; ValueError otherwise."""
+def _states(x) -> np.ndarray:
+    """x (numpy or torch) as float64 numpy (B, C, n, n); ValueError otherwise."""
     is_tensor = type(x).__module__.startswith("torch")
     array = x.detach().cpu().numpy() if is_tensor else np.asarray(x)
     if array.ndim == 3:
@@ -31,7 +31,7 @@ def _states(x) -> tuple[np.ndarray, bool]:
         raise ValueError(f"x must be states (B, C, n, n) or (C, n, n) with n >= 3, got shape {array.shape}")
     if not np.isrealobj(array) or not np.isfinite(array).all():
         raise ValueError("x must be real and finite")
-    return array.astype(np.float64), is_tensor
+    return array.astype(np.float64)
 
 
 def _checked_radius(radius, n: int) -> int:
@@ -116,7 +116,7 @@ def response_kernel(f, x, radius, *, positions=None, seed=0, autograd=None, per_
 
     Returns float64 (C', C, 2r+1, 2r+1), or (B, C', C, 2r+1, 2r+1) with ``per_state``.
     """
-    states, _ = _states(x)
+    states = _states(x)
     n, channels = states.shape[-1], states.shape[1]
     radius = _checked_radius(radius, n)
     if autograd is not None and not isinstance(autograd, (bool, np.bool_)):
