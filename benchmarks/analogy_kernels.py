@@ -43,11 +43,11 @@ from turing_helpers.evaluation import kernel_diffusion, kernel_locality, respons
 from turing_helpers.gray_scott import GrayScott
 from turing_helpers.io import plain, write_json
 from turing_helpers.models import load_pretrained
-from turing_helpers.presets import preset
+from turing_helpers.presets import WELL_DX, preset
 from turing_helpers.results import load, path as result_path
 from turing_helpers.solver import simulate
 
-DX = 2 / 128
+DX = WELL_DX
 FRAME_TIME = 10.0   # time units per frame (10 steps of dt = 1)
 CONTEXT = 4
 MAPS = ("euler", "etdrk4", "doubled", "identity", "cell", "convlstm_last", "convlstm_steady")

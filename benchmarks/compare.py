@@ -52,12 +52,12 @@ from turing_helpers.evaluation.stability import stability_under_time
 from turing_helpers.evaluation.significance import difference_test, holm
 from turing_helpers.io import plain, write_json
 from turing_helpers.metrics import compression_complexity, is_uniform, pde_residual
-from turing_helpers.presets import preset
+from turing_helpers.presets import WELL_DX, preset
 from turing_helpers.results import path as result_path
 from turing_helpers.solver import simulate
 
 RESULTS = result_path("compare")
-DX = 2 / 128  # The Well's grid spacing
+DX = WELL_DX
 CONTEXT = 4   # frames the ConvLSTM reads before its first prediction
 
 

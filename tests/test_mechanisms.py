@@ -127,7 +127,7 @@ def test_drift_feedback_adds_up_to_the_deterministic_steps_gain(tiny_ddpm):
     noise = torch.randn(clean.shape, generator=generator)
     abar = ddpm.alphas_cumprod[t]
     x_t = abar.sqrt() * clean + (1 - abar).sqrt() * noise
-    labels = ddpm._labels(0, 4)
+    labels = ddpm.labels(0, 4)
     mean, _ = ddpm.q_posterior(ddpm.model_predictions(x_t, torch.full((4,), t), labels)[1], x_t,
                                torch.full((4,), t))
     v_t, v_mean = x_t[:, 1].double().numpy(), mean[:, 1].detach().double().numpy()

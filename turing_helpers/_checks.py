@@ -24,6 +24,13 @@ def check_count(name: str, value, minimum: int) -> int:
     return int(value)
 
 
+def check_integer_in(name: str, value, low: int, high: int) -> int:
+    """An integer in [low, high] (bools refused), or ValueError naming ``name`` and the range."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
+    return int(value)
+
+
 def check_in_range(name: str, value, low: float, high: float, low_open: bool = False) -> float:
     """A real number in [low, high] ((low, high] with ``low_open``), or ValueError naming it."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \

@@ -24,13 +24,12 @@ import numpy as np
 
 from .initial_conditions import gaussian_bumps, random_fourier
 from .io import FileMismatch, load_arrays, save_arrays
-from .presets import WELL_PARAMETERS, preset
+from .presets import WELL_CLASSES, WELL_DX, preset
 from .solver import simulate
 
 __all__ = ["WELL_CLASSES", "TrajectoryConfig", "PatternConfig", "trajectories", "patterns",
            "developed_patterns", "split_by_trajectory", "cache_dir"]
 
-WELL_CLASSES = tuple(WELL_PARAMETERS)  # label i <-> WELL_CLASSES[i]
 
 # Bump when the generators change what they produce for the same config, so that
 # cached files made by the old code are regenerated instead of trusted.
@@ -46,7 +45,7 @@ class TrajectoryConfig:
     """A set of trajectories: per class, half start from Gaussian bumps, half from Fourier fields."""
 
     n: int = 32                      # grid points per side (The Well: 128)
-    dx: float = 2 / 128              # The Well's spacing, length units
+    dx: float = WELL_DX              # The Well's spacing, length units
     dt: float = 1.0                  # solver step, time units
     frame_every: int = 10            # solver steps between frames (The Well: 10)
     frames: int = 201                # frames per trajectory, the initial one included (The Well: 1001)
@@ -69,7 +68,7 @@ class PatternConfig:
     """Developed patterns: the state after ``steps`` solver steps from random starts."""
 
     n: int = 64
-    dx: float = 2 / 128
+    dx: float = WELL_DX
     dt: float = 1.0
     steps: int = 10_000              # The Well's trajectories span 10,000 time units
     per_class: int = 16
@@ -79,7 +78,7 @@ class PatternConfig:
     Dv: float = 1e-5
 
 
-def _initial_fields(n: int, seed: int, kind: int, bump_width: float | None = None, dx: float = 2 / 128):
+def _initial_fields(n: int, seed: int, kind: int, bump_width: float | None = None, dx: float = WELL_DX):
     """kind 0: Gaussian bumps; kind 1: random Fourier field. Returns (u, v), shape (n, n).
 
     The Fourier cut-off keeps 8 modes per 128 points, so the patches have the same

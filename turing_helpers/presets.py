@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .gray_scott import GrayScott
 
-__all__ = ["PEARSON_CLASSES", "WELL_PARAMETERS", "GREEK", "preset"]
+__all__ = ["PEARSON_CLASSES", "WELL_PARAMETERS", "WELL_CLASSES", "WELL_DX", "GREEK", "preset"]
 
 # name -> (F, k), 1/time.
 PEARSON_CLASSES = {
@@ -37,6 +37,8 @@ WELL_PARAMETERS = {
     "gliders": (0.014, 0.054), "bubbles": (0.098, 0.057), "maze": (0.029, 0.057),
     "worms": (0.058, 0.065), "spirals": (0.018, 0.051), "spots": (0.030, 0.062),
 }
+WELL_CLASSES = tuple(WELL_PARAMETERS)  # label i <-> WELL_CLASSES[i], in every model and dataset
+WELL_DX = 2 / 128  # The Well's grid spacing, length units: 128 points on a periodic box of side 2
 
 
 def preset(name: str, Du: float = 2e-5, Dv: float = 1e-5) -> GrayScott:

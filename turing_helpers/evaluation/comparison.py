@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .. import metrics
-from ..data import WELL_CLASSES, developed_patterns
+from ..data import developed_patterns
+from ..presets import WELL_CLASSES, WELL_DX
 from ..presets import preset
 from ..solver import simulate
 from .forecast import forecast_skill
@@ -43,7 +44,7 @@ class ComparisonConfig:
     the rollouts of :func:`stability_under_time` (stored in the results files)."""
 
     size: int = 48                 # the DDPM's periodic box: 48 dx = 0.75 length units
-    dx: float = 2 / 128            # The Well's spacing
+    dx: float = WELL_DX            # The Well's spacing
     start_seed: int = 31           # developed solver states the experiments start from (fresh)
     reference_per_class: int = 12  # solver fields per class in each comparison set
     starts_per_class: int = 8      # of those, how many start the 1000-frame rollouts
@@ -215,20 +216,19 @@ def learned_gains(convlstm, ddpm, references: dict, config: ComparisonConfig, pr
     finite = linear_response(step, (1.0, 0.0), n, dx, modes, amplitude=FINITE_AMPLITUDE)
     out["convlstm_finite"], out["convlstm_finite_imag"] = finite.real, finite.imag
     out["finite_amplitude"] = FINITE_AMPLITUDE
-    T = ddpm.config.timesteps
     alpha_bar = ddpm.alphas_cumprod.double().numpy()
     out["ddpm_sigma"] = np.sqrt(1 - alpha_bar[list(config.gain_levels)])
     generator = torch.Generator().manual_seed(7)
     for c, name in enumerate(_progress(config.classes, progress, "gains")):
         fields = references[name][:config.gain_fields]
         x0 = ddpm.normalize(torch.from_numpy(fields))
-        labels = ddpm._labels(name, len(fields))
-        sampling = ddpm.sampling.get(name, {})
+        labels = ddpm.labels(name, len(fields))
+        guidance = ddpm.sampling_defaults(name)["guidance"]
         gains = []
         for t in config.gain_levels:
             x_t = ddpm.q_sample(x0, torch.full((len(fields),), t, dtype=torch.long),
                                 torch.randn(x0.shape, generator=generator))
-            x_prev, _ = ddpm.ddim_step(x_t, t, t - 10, labels, sampling.get("guidance", 1.0), 0.0)
+            x_prev, _ = ddpm.ddim_step(x_t, t, t - 10, labels, guidance, 0.0)
             q, gain = spectral_gain(x_t[:, 1].numpy(), x_prev[:, 1].numpy(), dx)
             gains.append(gain)
         out["ddpm"][name] = np.array(gains)                           # (levels, shells)
@@ -252,26 +252,30 @@ def _sampling_chain(ddpm, name, reference, config: ComparisonConfig, seed: int) 
     """Spectra and PDE residual along a 100-step DDIM chain (the class's sampling defaults)."""
     import torch
 
-    n, dx, T = config.size, config.dx, ddpm.config.timesteps
+    n, dx = config.size, config.dx
     q_star = 2 * np.pi / set_wavelength(reference[:, 1].astype(np.float64), dx)
     ring = int(round(q_star / (2 * np.pi / (n * dx))))
-    sampling = ddpm.sampling.get(name, {})
-    guidance, eta = sampling.get("guidance", 1.0), sampling.get("eta", 0.0)
+    defaults = ddpm.sampling_defaults(name)
     generator = torch.Generator().manual_seed(seed)
-    labels = ddpm._labels(name, config.chain_samples)
+    labels = ddpm.labels(name, config.chain_samples)
     x = torch.randn((config.chain_samples, 2, n, n), generator=generator)
-    times = np.unique(np.linspace(0, T - 1, config.ddim_steps).round().astype(int))[::-1].tolist()
+    times = ddpm.sampling_times(config.ddim_steps)
     alpha_bar = ddpm.alphas_cumprod.double().numpy()
     sigma, ratio, residual = [], [], []
     gs = preset(name)
-    for i, t in enumerate(times):
+
+    def record(t, x):
         physical = ddpm.unnormalize(x).double().numpy()
         _, power = metrics.radial_spectrum(physical[:, 1], dx)
         power = power.mean(axis=0)
         sigma.append(float(np.sqrt(1 - alpha_bar[t])))
         ratio.append(float(power[ring] / power[1:].mean()))
         residual.append(float(np.mean(metrics.pde_residual(gs, physical[:, 0], physical[:, 1], dx))))
-        x, _ = ddpm.ddim_step(x, t, times[i + 1] if i + 1 < len(times) else -1, labels, guidance, eta, generator)
+
+    record(times[0], x)
+    for t, x in ddpm.reverse_chain(x, times, labels, "ddim", defaults["guidance"], defaults["eta"], generator):
+        if t >= 0:
+            record(t, x)
     sigma, ratio = np.array(sigma), np.array(ratio)
     emerged = np.flatnonzero(ratio >= 2.0)
     final = ddpm.unnormalize(x.clamp(-1, 1)).double().numpy()

@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import metrics
-from ..data import WELL_CLASSES, developed_patterns
+from ..data import developed_patterns
+from ..presets import WELL_CLASSES, WELL_DX
 from .patterns import pattern_statistics, set_wavelength
 
 __all__ = ["SAMPLING_STEPS", "SAMPLING_CANDIDATES", "EVAL_SEED", "TUNING_SEED", "sample_scores",
            "quality_table", "format_table", "sampling_score", "tune_sampling", "DX"]
 
-DX = 2 / 128      # The Well's grid spacing, on which the DDPM's patterns live
+DX = WELL_DX      # the grid spacing on which the DDPM's patterns live
 EVAL_SEED = 9     # base seed of the fresh evaluation patterns (training uses 0 and 1)
 TUNING_SEED = 5   # base seed of the validation patterns that choose the sampling defaults
 # (guidance w, DDIM η) tried per class by tune_sampling; w = 1, η = 0 is plain conditional DDIM
@@ -68,7 +69,8 @@ def sample_scores(fields: np.ndarray, reference: np.ndarray, name: str, dx: floa
 
 def quality_table(model, samples_per_class: int = 16, reference_per_class: int = 32,
                   steps: int = SAMPLING_STEPS, size: int | None = None, seed: int = 0,
-                  reference_seed: int = EVAL_SEED, classes=WELL_CLASSES, progress: bool = False) -> dict:
+                  reference_seed: int = EVAL_SEED, classes=WELL_CLASSES, progress: bool = False,
+                  method: str = "ddim") -> dict:
     """Per class: model samples, fresh solver patterns and phase-randomised surrogates, scored
     against another set of fresh solver patterns with :func:`sample_scores`.
 
@@ -76,12 +78,13 @@ def quality_table(model, samples_per_class: int = 16, reference_per_class: int =
     ``reference_seed``, never used in training) are split in two halves: half A is the
     reference, half B is scored as "solver" (the seed-to-seed noise floor) and
     phase-randomised (u and v with the same phases) as "surrogate", which has B's power
-    spectrum exactly. Model samples use DDIM with ``steps`` steps. Returns {class: {"model":
+    spectrum exactly. Model samples use ``method`` ("ddim" or "dpm++", see
+    :meth:`~turing_helpers.models.ddpm.DDPM.sample`) with ``steps`` steps. Returns {class: {"model":
     ..., "solver": ..., "surrogate": ...}, "_protocol": ...}.
     """
     size = model.config.size if size is None else size
     fields, labels, kept = developed_patterns(size, 2 * reference_per_class, reference_seed)
-    table = {"_protocol": {"size": size, "samples_per_class": samples_per_class, "ddim_steps": steps,
+    table = {"_protocol": {"size": size, "samples_per_class": samples_per_class, "sampler": method, "steps": steps,
                            "sample_seed": seed, "reference_seed": reference_seed, "reference_kept": kept,
                            "reference_per_class": reference_per_class,
                            "uniform_contrast": metrics.UNIFORM_CONTRAST, "threshold": "midrange"}}
@@ -97,7 +100,7 @@ def quality_table(model, samples_per_class: int = 16, reference_per_class: int =
         ref, other = own[:half], own[half:]
         surrogate = np.stack([metrics.phase_randomized(other[:, 0], seed=c),
                               metrics.phase_randomized(other[:, 1], seed=c)], axis=1)  # same phases for u, v
-        samples = model.sample(samples_per_class, c, size=size, steps=steps, seed=seed + c)
+        samples = model.sample(samples_per_class, c, size=size, steps=steps, seed=seed + c, method=method)
         table[name] = {"model": sample_scores(samples, ref, name), "solver": sample_scores(other, ref, name),
                        "surrogate": sample_scores(surrogate, ref, name)}
     return table

@@ -154,7 +154,7 @@ def drift_feedback(ddpm, x0, label, t: int, guidance: float = 1.0, seed: int = 0
     x0 = torch.as_tensor(np.asarray(x0, np.float32))
     if x0.ndim != 4 or x0.shape[1] != 2:
         raise ValueError(f"x0 must have shape (B, 2, n, n), got {tuple(x0.shape)}")
-    labels = ddpm._labels(label, len(x0))
+    labels = ddpm.labels(label, len(x0))
     generator = torch.Generator().manual_seed(seed)
     clean = ddpm.normalize(x0)
     abar = ddpm.alphas_cumprod[t]

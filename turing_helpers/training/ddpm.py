@@ -42,7 +42,8 @@ import torch
 
 from ..augment import augment
 from ..checkpoints import SHIPPED_DIR, load_checkpoint, machine_description, save_checkpoint
-from ..data import WELL_CLASSES, developed_patterns, split_by_trajectory
+from ..data import developed_patterns, split_by_trajectory
+from ..presets import WELL_CLASSES, WELL_DX
 from ..metrics import UNIFORM_CONTRAST
 from ..models.ddpm import CHECKPOINT_KIND, DDPM, EMA, DiffusionConfig
 from ..models.unet import UNetConfig
@@ -72,7 +73,7 @@ def build_dataset(config: DataConfig, progress: bool = False):
     fields, labels = np.concatenate([f0, f1]), np.concatenate([l0, l1])
     train, val = split_by_trajectory(labels, (1 - config.validation, config.validation), seed=0)
     summary = asdict(config) | {"fraction_kept": [kept0, kept1], "train_fields": len(train),
-                                "validation_fields": len(val), "dx": 2 / 128, "uniform_contrast": UNIFORM_CONTRAST,
+                                "validation_fields": len(val), "dx": WELL_DX, "uniform_contrast": UNIFORM_CONTRAST,
                                 "per_class_train": np.bincount(labels[train], minlength=6).tolist()}
     return (fields[train], labels[train]), (fields[val], labels[val]), summary
 
