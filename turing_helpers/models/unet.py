@@ -132,7 +132,8 @@ class UNet(nn.Module):
             raise ValueError(f"x must have shape (B, {cfg.channels}, H, W), got {tuple(x.shape)}")
         if x.shape[-1] != x.shape[-2] or x.shape[-1] % cfg.factor:
             raise ValueError(f"x must be square with a side divisible by {cfg.factor}, got {tuple(x.shape[-2:])}")
-        emb = self.time_mlp(sinusoidal_embedding(t, cfg.base)) + self.class_emb(c)  # (B, emb_dim)
+        # the embedding in the input's precision, so that a float64 copy runs (kernels, Jacobians)
+        emb = self.time_mlp(sinusoidal_embedding(t, cfg.base).to(x.dtype)) + self.class_emb(c)  # (B, emb_dim)
         h = self.stem(x)  # (B, base, H, W)
         hs = [h]
         for layer in self.down:
