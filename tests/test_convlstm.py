@@ -205,6 +205,26 @@ def test_spectrum_loss_is_phase_blind_and_scores_a_faded_forecast_one():
     assert spectrum_loss(half, true, shells).item() == pytest.approx(0.25, abs=0.01)
 
 
+def test_motion_loss_scores_how_frames_change():
+    """0 for a shifted copy of the true motion, 1 for a frozen forecast, large for one that
+    moves where the truth stands still."""
+    from turing_helpers.training.convlstm import motion_loss, shell_matrix
+
+    torch.manual_seed(0)
+    base = torch.rand(2, 1, 2, 16, 16)
+    steps = 0.01 * torch.randn(2, 4, 2, 16, 16).cumsum(dim=1)
+    true = base + steps                                                      # a moving field
+    shells = shell_matrix(16)
+    shifted = torch.roll(true, (4, 7), dims=(-2, -1))
+    assert motion_loss(shifted, true, shells).item() < 1e-6
+    frozen = true[:, :1].expand_as(true)
+    assert motion_loss(frozen, true, shells).item() == pytest.approx(1.0, abs=0.01)
+    still = base.expand(2, 5, 2, 16, 16)
+    moving = still + 1e-3 * torch.randn(2, 5, 2, 16, 16)
+    # mean squared change 2e-6 over the floor 1e-7: a static truth is strict
+    assert motion_loss(moving, still, shells).item() > 10
+
+
 def test_pushforward_rollout_continues_the_models_own_rollout(model, frames):
     """The frames after a gradient-free prefix are the plain rollout's, and only they carry gradients."""
     from turing_helpers.training.convlstm import pushforward_rollout

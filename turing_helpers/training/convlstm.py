@@ -33,6 +33,11 @@ the rollout's v standard deviation to the solver's over frames 100–200 of the 
 validation trajectories are logged, printed and stored in the checkpoint, which is written
 atomically after every epoch and at the end.
 
+With ``--motion-weight`` > 0 the *motion loss* is added to both parts: the spectrum loss
+of the frame-to-frame differences (floor ``--motion-floor``), which scores how fast and at
+which scales the pattern changes — a frozen forecast 1, one that moves where the solver
+stands still far more — a time statistic that the losses on single frames cannot see.
+
 With ``--histogram-weight`` > 0 the *histogram loss* is added to both parts: the mean
 squared difference of the sorted pixel values of forecast and truth over var y (a 1-D
 Wasserstein distance between their value distributions), blind to where the values are but
@@ -104,6 +109,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="weight of the amplitude-spectrum loss (default 1; 0 switches it off)")
     group.add_argument("--histogram-weight", type=float, default=0.0,
                        help="weight of the value-distribution loss (default 0: off)")
+    group.add_argument("--motion-weight", type=float, default=0.0,
+                       help="weight of the motion loss (spectrum of frame differences; default 0)")
+    group.add_argument("--motion-floor", type=float, default=MOTION_FLOOR,
+                       help=f"variance floor of the motion loss (default {MOTION_FLOOR:g})")
     group.add_argument("--pushforward-from", type=float, default=0.0,
                        help="fraction of the budget after which the pushforward part is added (default 0; 1 never)")
     group.add_argument("--pushforward-max", type=int, default=48,
@@ -211,6 +220,18 @@ def histogram_loss(pred, true, floor: float = VARIANCE_FLOOR):
     return (distance / (true.var(dim=(-2, -1), unbiased=False) + floor)).mean()
 
 
+MOTION_FLOOR = 1e-7  # default --motion-floor: nearly static classes (bubbles, spots) move ~1e-7 per pixel
+
+
+def motion_loss(pred, true, shells: torch.Tensor, floor: float = MOTION_FLOOR):
+    """Phase-blind error of how frames (B, K ≥ 2, 2, n, n) *change*: ``spectrum_loss`` of the
+    frame-to-frame differences, with a floor at the scale of the slowest classes' motion.
+    0 when the forecast changes as the truth does (up to a shift), 1 for a frozen forecast,
+    and large for one that moves where the truth stands still — the climate statistic
+    ``motion`` that the static spectrum and histogram losses cannot see."""
+    return spectrum_loss(pred.diff(dim=1), true.diff(dim=1), shells, floor)
+
+
 def pushforward_rollout(model, window, prefix: int, steps: int):
     """Predictions of frames C + prefix … C + prefix + steps − 1 of window (B, ≥ C+prefix+steps, 2, n, n).
 
@@ -299,6 +320,8 @@ def check_arguments(args) -> None:
     positive("--floor", args.floor)
     at_least("--spectrum-weight", args.spectrum_weight, 0, integer=False)
     at_least("--histogram-weight", args.histogram_weight, 0, integer=False)
+    at_least("--motion-weight", args.motion_weight, 0, integer=False)
+    positive("--motion-floor", args.motion_floor)
     if not isinstance(args.pushforward_from, (int, float)) or not 0 <= args.pushforward_from <= 1:
         raise ValueError(f"--pushforward-from must be a fraction in [0, 1], got {args.pushforward_from!r}")
     at_least("--pushforward-max", args.pushforward_max, 1)
@@ -460,6 +483,8 @@ def run(args) -> None:
                     loss = loss + args.spectrum_weight * spectrum_loss(pred, true, shells, args.floor)
                 if args.histogram_weight:
                     loss = loss + args.histogram_weight * histogram_loss(pred, true, args.floor)
+                if args.motion_weight and steps > 1:
+                    loss = loss + args.motion_weight * motion_loss(pred, true, shells, args.motion_floor)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
