@@ -67,3 +67,37 @@ def test_binder_installs_the_package_itself_and_the_cpu_torch():
     assert pinned()["torch"].endswith("+cpu")
     runtime = (BINDER / "runtime.txt").read_text().strip()
     assert re.fullmatch(r"python-3\.\d+", runtime) and int(runtime.split(".")[1]) >= 10, runtime
+
+
+def test_the_repository_address_is_written_from_one_place(tmp_path, monkeypatch):
+    """Every copy of the address (the chapters' install cells, the README's Binder and Colab
+    links, pyproject) agrees with _config.yml; a moved repository is caught, then rewritten."""
+    import shutil
+    import sys
+
+    sys.path.insert(0, str(REPO / "tools"))
+    try:
+        import repository_address as tool
+    finally:
+        sys.path.pop(0)
+    address = tool.configured_address()
+    assert tool.stale(address) == []
+    chapters = sorted((REPO / "book").glob("*.ipynb"))
+    assert len(tool.copies()) == len(chapters) + 2
+
+    # a copy of the repository's files, with the address moved in _config.yml
+    for path in [tool.CONFIG, REPO / "README.md", REPO / "pyproject.toml", *chapters]:
+        target = tmp_path / path.relative_to(REPO)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    config = tmp_path / "_config.yml"
+    config.write_text(config.read_text().replace(address, "someone-else/turing-book"))
+    monkeypatch.setattr(tool, "ROOT", tmp_path)
+    monkeypatch.setattr(tool, "CONFIG", config)
+    moved = tool.configured_address()
+    assert moved == "someone-else/turing-book"
+    assert len(tool.stale(moved)) >= len(chapters) + 2   # every copy is reported
+    assert tool.main([]) == 1
+    tool.write(moved)
+    assert tool.stale(moved) == [] and tool.main([]) == 0
+    assert "someone-else/turing-book" in (tmp_path / "book" / "intro.ipynb").read_text()
