@@ -20,8 +20,7 @@ import numpy as np
 
 from .. import metrics
 from ..data import developed_patterns
-from ..presets import WELL_CLASSES, WELL_DX
-from ..presets import preset
+from ..presets import WELL_CLASSES, WELL_DX, preset
 from ..solver import simulate
 from .forecast import forecast_skill
 from .patterns import pattern_statistics, set_wavelength

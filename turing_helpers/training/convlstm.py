@@ -84,6 +84,7 @@ VARIANCE_FLOOR = 1e-4   # default --floor: added to var(true) in the training lo
 #                         uniform fields (var → 0) weigh more, but finitely (The Well's VRMSE uses 1e-7)
 
 
+MOTION_FLOOR = 1e-7      # default --motion-floor: nearly static classes (bubbles, spots) move ~1e-7 per pixel
 VALIDATION_HORIZON = 32  # frames forecast by the validation windows
 CLIMATE_CHECK = (100, 200)  # validation: v std of rollout frames 100..200 against the solver's
 PIXEL_PUSHFORWARD = 4    # pushforward prefixes up to this many frames are scored on pixels too
@@ -218,9 +219,6 @@ def histogram_loss(pred, true, floor: float = VARIANCE_FLOOR):
     sorted_true = true.flatten(-2).sort(dim=-1).values
     distance = ((sorted_pred - sorted_true) ** 2).mean(-1)
     return (distance / (true.var(dim=(-2, -1), unbiased=False) + floor)).mean()
-
-
-MOTION_FLOOR = 1e-7  # default --motion-floor: nearly static classes (bubbles, spots) move ~1e-7 per pixel
 
 
 def motion_loss(pred, true, shells: torch.Tensor, floor: float = MOTION_FLOOR):
