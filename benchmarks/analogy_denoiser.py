@@ -77,10 +77,8 @@ def radial_profile(kernel: np.ndarray) -> np.ndarray:
     return np.stack([kernel[..., ring == d].mean(axis=-1) for d in range(r + 1)], axis=-1)
 
 
-def data_prediction(ddpm, t: int, label: str):
-    """x̂₀(x_t) (B, 2, n, n) → (B, 2, n, n) of a float64 copy of the DDPM, no guidance, unclipped."""
-    model = copy.deepcopy(ddpm).double()
-
+def data_prediction(model, t: int, label: str):
+    """x̂₀(x_t) (B, 2, n, n) → (B, 2, n, n) of a (float64) DDPM, no guidance, unclipped."""
     def predict(x):
         tt = torch.full((x.shape[0],), t, dtype=torch.long)
         out = model.model(x, tt, model.labels(label, x.shape[0]))
@@ -143,6 +141,7 @@ def verdict(tests: list[dict], rejected: np.ndarray, wavelength_px: float) -> st
 def measure(protocol: DenoiserProtocol = DenoiserProtocol(), progress=True) -> dict:
     torch.set_flush_denormal(True)
     ddpm = load_pretrained("ddpm")
+    ddpm64 = copy.deepcopy(ddpm).double()  # one float64 copy for every kernel
     n = protocol.size
     fields, labels, _ = developed_patterns(n, protocol.fields_per_class + 4, protocol.seed,
                                            classes=protocol.classes)
@@ -163,7 +162,7 @@ def measure(protocol: DenoiserProtocol = DenoiserProtocol(), progress=True) -> d
             alpha_bar = float(ddpm.alphas_cumprod[level])
             noise = np.random.default_rng(1000 * c + level).standard_normal(own.shape)
             noised = {key: np.sqrt(alpha_bar) * x + np.sqrt(1 - alpha_bar) * noise for key, x in clean.items()}
-            predict = data_prediction(ddpm, level, name)
+            predict = data_prediction(ddpm64, level, name)
             threshold = threshold_denoiser((low + high) / 2 * np.sqrt(alpha_bar),
                                            (high - low) / 2 * np.sqrt(alpha_bar), n)
             kernels = {key: v_kernels(predict, noised[key], protocol, seed=level) for key in SETS}
@@ -221,7 +220,7 @@ def main(argv=None):
     result = measure(protocol)
     result |= {"command": "python benchmarks/analogy_denoiser.py" + ("" if argv is None else " " + " ".join(argv)),
                "seconds": time.perf_counter() - started,
-               "machine": machine_description() | {"torch_threads": torch.get_num_threads()}}
+               "machine": machine_description()}
     write_json(args.out, plain(result))
     for family, table in result["verdicts"].items():
         print(family, table)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -54,8 +53,9 @@ def main(argv=None):
     protocol = dataclasses.replace(ClimateProtocol(), sizes=tuple(args.sizes), starts_per_class=args.starts,
                                    generated_per_class=args.starts + 8)
     models = {name: load(name) for name in args.checkpoints}
-    forecasters = {name: (lambda model: lambda _class: convlstm_forecaster(model))(model)
-                   for name, model in models.items()}
+    # the same forecaster for every class: _climate_runs asks for one per class name
+    forecasts = {name: convlstm_forecaster(model) for name, model in models.items()}
+    forecasters = {name: (lambda _class, forecast=forecast: forecast) for name, forecast in forecasts.items()}
     started = time.perf_counter()
     results = _climate_runs(protocol, forecasters, progress=True)
     for n in args.sizes:

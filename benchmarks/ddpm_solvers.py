@@ -18,7 +18,6 @@ sample of each sampler are measured in the same run. Writes
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from turing_helpers.data import WELL_CLASSES, developed_patterns
 from turing_helpers.evaluation.ddpm import DX, EVAL_SEED, SAMPLING_STEPS
 from turing_helpers.evaluation.patterns import pattern_statistics
 from turing_helpers.evaluation.significance import difference_test, holm
-from turing_helpers.io import atomic_write, plain
+from turing_helpers.io import write_json
 from turing_helpers.models import load_pretrained
 from turing_helpers.results import path as result_path
 
@@ -116,9 +115,9 @@ def main(argv=None):
     result = {"command": command, "samples": args.samples, "steps": args.steps, "size": model.config.size,
               "sample_seed": SAMPLE_SEED, "solver_seed": EVAL_SEED, "alpha": ALPHA, "classes": classes,
               "verdicts": verdicts, "controls": controls, "seconds": time.perf_counter() - started,
-              "machine": machine_description() | {"torch_threads": torch.get_num_threads()}}
+              "machine": machine_description()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(args.out, lambda temporary: Path(temporary).write_text(json.dumps(plain(result), indent=1)))
+    write_json(args.out, result)
     print(f"wrote {args.out}")
 
 
