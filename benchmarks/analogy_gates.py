@@ -21,15 +21,12 @@ of cell states in tanh's linear range.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-import numpy as np
 import torch
 
+import compare
 from turing_helpers.checkpoints import machine_description
 from turing_helpers.data import WELL_CLASSES
 from turing_helpers.evaluation.ablation import clamped_gates, gate_saturation
@@ -38,16 +35,6 @@ from turing_helpers.evaluation.stability import stability_under_time
 from turing_helpers.io import plain, write_json
 from turing_helpers.models import load_pretrained
 from turing_helpers.results import path as result_path
-
-
-def _compare():
-    """benchmarks/compare.py as a module: its developed states, solver frames and forecaster."""
-    if "compare_benchmark" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("compare_benchmark", Path(__file__).with_name("compare.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["compare_benchmark"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["compare_benchmark"]
 
 
 VARIANTS = ("trained", "f_mean", "f_one", "i_mean")
@@ -71,13 +58,12 @@ class GateProtocol:
 
 
 def measure(protocol: GateProtocol = GateProtocol(), progress=True) -> dict:
-    compare = _compare()
     torch.set_flush_denormal(True)
     model = load_pretrained("convlstm").eval()
     forecast = compare.convlstm_forecaster(model)
     draw = (protocol.starts_per_class, protocol.generated_per_class, protocol.classes)
-    starts, _ = compare._developed(protocol.size, protocol.test_seed, *draw)
-    references = [compare._developed(protocol.size, seed, *draw)[0] for seed in protocol.reference_seeds]
+    starts, _ = compare.developed_starts(protocol.size, protocol.test_seed, *draw)
+    references = [compare.developed_starts(protocol.size, seed, *draw)[0] for seed in protocol.reference_seeds]
     window = slice(protocol.climate_from, protocol.frames + 1)
     out = {"protocol": plain(asdict(protocol)), "classes": {}}
     for name in protocol.classes:

@@ -8,6 +8,7 @@ complexity; writes ``turing_helpers/results/compare.json`` (package data the cha
     python benchmarks/compare.py --handover-only  # the models' fields handed to the solver; residuals; complexity, ~5 min
     python benchmarks/compare.py --perturbation-only  # perturbed states: the pattern, a pattern or lost, ~9 min
     python benchmarks/compare.py --response-only  # gains at every homogeneous steady state, ~1 min
+    python benchmarks/compare.py --gains-only     # the gains at (1, 0) and the DDPM's chains (GainsProtocol), ~5 min
     python benchmarks/compare.py --costs-only     # re-measure only the costs (on a quiet machine), ~2 min
     python benchmarks/compare.py --convlstm-only  # after retraining the ConvLSTM: redo every part that involves it
     python benchmarks/compare.py --summary-only   # rewrite the summary table from the results
@@ -25,16 +26,17 @@ seeds. The measures come from :mod:`turing_helpers.evaluation` and take any fore
   "a pattern" or "lost" (``evaluation.recovery``);
 - :class:`LinearResponseProtocol`: the gain at every homogeneous steady state.
 
-The DDPM's per-step gains and sampling chains are still
-:func:`turing_helpers.evaluation.comparison.learned_gains` (``ComparisonConfig``, base seed 31). The summary table's wording is :func:`summary`. The
-costs are measured side by side in one run, each system in a fresh process so that its peak
-memory is its own, with the machine and threads recorded beside them.
+- :class:`GainsProtocol`: the per-wavenumber gains of the ConvLSTM's frame map and of one
+  DDPM reverse step, and the DDPM's sampling chains (:func:`learned_gains`, base seed 31).
+
+The summary table's wording is :func:`summary`. The costs are ``benchmarks/costs.py``'s,
+measured side by side in one run, each system in a fresh process so that its peak memory is
+its own, with the machine and threads recorded beside them.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -43,14 +45,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from costs import SIZE as COST_SIZE
+from costs import costs_side_by_side
+
 from turing_helpers.checkpoints import SHIPPED_DIR, machine_description, training_stages
 from turing_helpers.data import WELL_CLASSES, developed_patterns
 from turing_helpers.evaluation.climate import climate_statistics
+from turing_helpers.evaluation.patterns import set_wavelength
 from turing_helpers.evaluation.recovery import zero_mean_noise
-from turing_helpers.evaluation.comparison import ComparisonConfig, run
+from turing_helpers.evaluation.response import linear_response, spectral_gain
 from turing_helpers.evaluation.stability import stability_under_time
 from turing_helpers.evaluation.significance import difference_test, holm
 from turing_helpers.io import plain, write_json
+from turing_helpers import metrics
 from turing_helpers.metrics import compression_complexity, is_uniform, pde_residual
 from turing_helpers.presets import WELL_DX, preset
 from turing_helpers.results import path as result_path
@@ -86,7 +93,7 @@ class ClimateProtocol:
     classes: tuple = WELL_CLASSES
 
 
-def _developed(n, seed, keep, generated, classes):
+def developed_starts(n, seed, keep, generated, classes):
     """{class: the first ``keep`` of ``generated`` developed fields (2, n, n) of a base seed that
     are still patterns}, and how many of each class were."""
     fields, labels, _ = developed_patterns(n, generated, seed, classes=classes)
@@ -146,10 +153,19 @@ def climate_experiments(protocol: ClimateProtocol = ClimateProtocol(), convlstm=
         fitted = load("analogy_fit")["classes"]  # read once, not once per class
         fit = {name: fitted[name]["fitted"] for name in protocol.classes}
         forecasters["cell_climate"] = lambda name: gray_scott_forecaster(GrayScott(**fit[name]))
-    out = _climate_runs(protocol, forecasters, progress)
+    out = climate_runs(protocol, forecasters, progress)
     if "cell_climate" in out:
         out["cell_climate"]["fitted"] = fit
     return out
+
+
+def ratio_line(climate: dict) -> str:
+    """A climate test's statistics as ratios candidate / solver, ``*`` where one fails its threshold."""
+    cells = []
+    for key, s in climate["statistics"].items():
+        ratio = s["candidate"] / s["reference"] if s["reference"] else float("nan")
+        cells.append(f"{key[:10]} {ratio:5.2f}{' ' if s['passed'] else '*'}")
+    return " ".join(cells)
 
 
 def gray_scott_forecaster(model, chunk=8):
@@ -169,18 +185,19 @@ def gray_scott_forecaster(model, chunk=8):
     return forecast
 
 
-def _climate_runs(protocol: ClimateProtocol, forecasters: dict, progress) -> dict:
+def climate_runs(protocol: ClimateProtocol, forecasters: dict, progress, series_every=None) -> dict:
     """``stability_under_time`` of each ``forecasters[key](class name)`` per size and class, with
-    its controls, all on the same starts and reference statistics: {key: result}."""
+    its controls, all on the same starts and reference statistics: {key: result} (with each
+    rollout's course every ``series_every`` frames, if given)."""
     window = slice(protocol.climate_from, protocol.frames + 1)
     out = {key: {"protocol": plain(asdict(protocol)), "sizes": {}} for key in forecasters}
     for n in protocol.sizes:
         started = time.perf_counter()
         draw = (protocol.starts_per_class, protocol.generated_per_class, protocol.classes)
-        starts, alive = _developed(n, protocol.test_seed, *draw)
+        starts, alive = developed_starts(n, protocol.test_seed, *draw)
         references, reference_alive = {}, []
         for seed in protocol.reference_seeds:
-            fields, counts = _developed(n, seed, *draw)
+            fields, counts = developed_starts(n, seed, *draw)
             reference_alive.append(counts)
             for name in protocol.classes:
                 frames = solver_frames(name, fields[name], protocol.frames, keep=window)
@@ -194,7 +211,8 @@ def _climate_runs(protocol: ClimateProtocol, forecasters: dict, progress) -> dic
                                               horizon=protocol.horizon, climate_from=protocol.climate_from,
                                               other_class=references[other][0],
                                               snapshot_every=protocol.snapshot_every, alpha=protocol.alpha,
-                                              tests=len(protocol.classes) * len(protocol.sizes))
+                                              tests=len(protocol.classes) * len(protocol.sizes),
+                                              series_every=series_every)
                 result["other_class"] = other
                 del result["end"]
                 per_class[key][name] = plain(result)
@@ -208,19 +226,169 @@ def _climate_runs(protocol: ClimateProtocol, forecasters: dict, progress) -> dic
     return out
 
 
+@dataclass(frozen=True)
+class GainsProtocol:
+    """The per-wavenumber gains of chapter 6's first protocol (stored as the results file's
+    "config"): the ConvLSTM's one-frame map at (1, 0), one DDPM reverse step per noise level on
+    developed fields of ``start_seed``, and the DDPM's sampling chains."""
+
+    size: int = 48                 # the DDPM's periodic box: 48 dx = 0.75 length units
+    start_seed: int = 31           # developed solver states the gains are measured at (fresh)
+    reference_per_class: int = 12  # solver fields made per class (the first gain_fields are used)
+    ddim_steps: int = 100          # the DDPM's sampling steps (chapter 5's protocol)
+    gain_levels: tuple = (20, 50, 100, 200, 300, 400, 500, 600, 700, 800, 900, 980)
+    gain_fields: int = 8
+    chain_samples: int = 4         # samples per class whose sampling chain is recorded
+    classes: tuple = WELL_CLASSES
+
+
+FINITE_AMPLITUDE = 1e-2  # the ConvLSTM's finite-amplitude response around (1, 0)
+
+
+def _progress(iterable, show, desc):
+    if not show:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, unit="class")
+
+
+def gains_experiment(protocol: GainsProtocol = GainsProtocol(), convlstm=None, ddpm=None, progress=True) -> dict:
+    """:func:`learned_gains` of the shipped models (unless given) on developed states of
+    ``protocol.start_seed``: {"config", "kept", "gains", "seconds"}."""
+    from turing_helpers.models import load_pretrained
+
+    torch.set_flush_denormal(True)
+    convlstm = load_pretrained("convlstm") if convlstm is None else convlstm
+    ddpm = load_pretrained("ddpm") if ddpm is None else ddpm
+    fields, labels, kept = developed_patterns(protocol.size, protocol.reference_per_class, protocol.start_seed,
+                                              classes=protocol.classes)
+    reference = {name: fields[labels == WELL_CLASSES.index(name)] for name in protocol.classes}
+    start = time.perf_counter()
+    gains = learned_gains(convlstm, ddpm, reference, protocol, progress=progress)
+    return {"config": asdict(protocol), "kept": {"start": kept}, "gains": gains,
+            "seconds": {"gains": time.perf_counter() - start}}
+
+
+def _convlstm_map(convlstm):
+    """The ConvLSTM's one-frame map x (B, 2, n, n) → next frame, in float64, the state held
+    for its context frames (a steady input: the map whose linearisation is compared)."""
+    import copy
+
+    model64 = copy.deepcopy(convlstm).double()
+
+    def step(x):
+        context = torch.from_numpy(np.repeat(np.asarray(x, np.float64)[:, None], CONTEXT, axis=1))
+        with torch.no_grad():
+            return model64.rollout(context, 1)[:, 0].numpy()
+    return step
+
+
+def learned_gains(convlstm, ddpm, references: dict, protocol: GainsProtocol, progress=False) -> dict:
+    """Gain against wavenumber for the three systems.
+
+    - ``exact``: per class, exp(10 λ(q)) at (1, 0) (both branches) for the modes of the box;
+      ``euler``: the same measured on the explicit-Euler frame map that made the training data;
+    - ``convlstm``: the eigenvalues of its one-frame map's linear response at (1, 0)
+      (``evaluation.linear_response``, amplitude 1e-6 in float64) — one network for all classes;
+      ``convlstm_finite`` the same at amplitude ``FINITE_AMPLITUDE`` (1e-2), above the
+      model's clip-absorbed drift at (1, 0);
+    - ``ddpm``: per class and noise level t, the v-power gain of one reverse DDIM step
+      t → t − 10 (about the spacing of the 100-step schedule, 999/99) on developed fields noised to t
+      (``evaluation.spectral_gain``, network units), with σ_t = √(1 − ᾱ_t);
+    - ``chain``: per class, along the 100-step sampling chain of ``chain_samples`` samples,
+      the noise level, the ratio of the power at the class's ring (its reference wavenumber)
+      to the mean power over all shells, the level where that ratio first exceeds 2 (the
+      ring has emerged), and the PDE residual of the (unclipped) physical fields.
+    """
+    n, dx = protocol.size, DX
+    modes = np.arange(0, n // 2 + 1)
+    q_modes = 2 * np.pi * modes / (n * dx)
+    out = {"q_modes": q_modes, "exact": {}, "ddpm": {}, "chain": {}}
+    for name in protocol.classes:
+        out["exact"][name] = np.exp(10 * preset(name).dispersion(q_modes, (1.0, 0.0))).real
+    step = _convlstm_map(convlstm)
+    response = linear_response(step, (1.0, 0.0), n, dx, modes)  # complex (modes, 2)
+    out["convlstm"], out["convlstm_imag"] = response.real, response.imag
+    # (1, 0) sits on the corner of the model's clip [0, 1]²: perturbations smaller than its
+    # unclipped drift there are absorbed, so the finite-amplitude response is measured too
+    finite = linear_response(step, (1.0, 0.0), n, dx, modes, amplitude=FINITE_AMPLITUDE)
+    out["convlstm_finite"], out["convlstm_finite_imag"] = finite.real, finite.imag
+    out["finite_amplitude"] = FINITE_AMPLITUDE
+    alpha_bar = ddpm.alphas_cumprod.double().numpy()
+    out["ddpm_sigma"] = np.sqrt(1 - alpha_bar[list(protocol.gain_levels)])
+    generator = torch.Generator().manual_seed(7)
+    for c, name in enumerate(_progress(protocol.classes, progress, "gains")):
+        fields = references[name][:protocol.gain_fields]
+        x0 = ddpm.normalize(torch.from_numpy(fields))
+        labels = ddpm.labels(name, len(fields))
+        guidance = ddpm.sampling_defaults(name)["guidance"]
+        gains = []
+        for t in protocol.gain_levels:
+            x_t = ddpm.q_sample(x0, torch.full((len(fields),), t, dtype=torch.long),
+                                torch.randn(x0.shape, generator=generator))
+            x_prev, _ = ddpm.ddim_step(x_t, t, t - 10, labels, guidance, 0.0)
+            q, gain = spectral_gain(x_t[:, 1].numpy(), x_prev[:, 1].numpy(), dx)
+            gains.append(gain)
+        out["ddpm"][name] = np.array(gains)                           # (levels, shells)
+        out["q_shells"] = q
+        out["chain"][name] = _sampling_chain(ddpm, name, references[name], protocol, seed=3000 + c)
+    out["gain_levels"] = np.asarray(protocol.gain_levels)
+    # the map the ConvLSTM was trained on: explicit Euler, 5-point Laplacian, 10 steps of dt = 1
+    out["euler"] = {name: linear_response(_euler_map(name, dx), (1.0, 0.0), n, dx, modes).real
+                    for name in protocol.classes}
+    return out
+
+
+def _euler_map(name, dx):
+    def step(x):
+        u, v = simulate(preset(name), x[:, 0], x[:, 1], steps=10, dt=1.0, dx=dx)
+        return np.stack([u, v], axis=1)
+    return step
+
+
+def _sampling_chain(ddpm, name, reference, protocol: GainsProtocol, seed: int) -> dict:
+    """Spectra and PDE residual along a 100-step DDIM chain (the class's sampling defaults)."""
+    n, dx = protocol.size, DX
+    q_star = 2 * np.pi / set_wavelength(reference[:, 1].astype(np.float64), dx)
+    ring = int(round(q_star / (2 * np.pi / (n * dx))))
+    defaults = ddpm.sampling_defaults(name)
+    generator = torch.Generator().manual_seed(seed)
+    labels = ddpm.labels(name, protocol.chain_samples)
+    x = torch.randn((protocol.chain_samples, 2, n, n), generator=generator)
+    times = ddpm.sampling_times(protocol.ddim_steps)
+    alpha_bar = ddpm.alphas_cumprod.double().numpy()
+    sigma, ratio, residual = [], [], []
+    gs = preset(name)
+
+    def record(t, x):
+        physical = ddpm.unnormalize(x).double().numpy()
+        _, power = metrics.radial_spectrum(physical[:, 1], dx)
+        power = power.mean(axis=0)
+        sigma.append(float(np.sqrt(1 - alpha_bar[t])))
+        ratio.append(float(power[ring] / power[1:].mean()))
+        residual.append(float(np.mean(metrics.pde_residual(gs, physical[:, 0], physical[:, 1], dx))))
+
+    record(times[0], x)
+    for t, x in ddpm.reverse_chain(x, times, labels, "ddim", defaults["guidance"], defaults["eta"], generator):
+        if t >= 0:
+            record(t, x)
+    sigma, ratio = np.array(sigma), np.array(ratio)
+    emerged = np.flatnonzero(ratio >= 2.0)
+    final = ddpm.unnormalize(x.clamp(-1, 1)).double().numpy()
+    return {"sigma": sigma, "ring_ratio": ratio, "pde_residual": np.array(residual), "ring_shell": ring,
+            "emergence_sigma": float(sigma[emerged[0]]) if emerged.size else float("nan"),
+            "final_residual": float(np.mean(metrics.pde_residual(gs, final[:, 0], final[:, 1], dx)))}
+
+
 def costs(threads: int) -> dict:
-    """measure_cost of each system in its own process, with the models' sizes and training records."""
-    out = {}
-    for system in ("solver", "convlstm", "ddpm"):
-        code = ("import json, torch; from turing_helpers.evaluation.comparison import measure_cost; "
-                f"torch.set_num_threads({threads}); print(json.dumps(measure_cost({system!r})))")
-        completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-        out[system] = json.loads(completed.stdout.strip().splitlines()[-1])
+    """``benchmarks/costs.py``'s side-by-side measurement, with the models' sizes and training records."""
+    out = costs_side_by_side(threads)
     out["solver"] |= {"parameters": 4, "training_seconds": 0.0}
     for system, record in training_records().items():
         out[system] |= record
     # measured side by side in this one run: the machine and threads belong beside the numbers
-    return out | {"machine": machine_description(), "threads": threads, "size": ComparisonConfig().size}
+    return out | {"machine": machine_description(), "threads": threads, "size": COST_SIZE}
 
 
 def training_records() -> dict:
@@ -290,8 +458,8 @@ def handover_experiment(protocol: HandoverProtocol = HandoverProtocol(), convlst
     forecast = convlstm_forecaster(convlstm)
     per = protocol.fields_per_class
     draw = (per, protocol.generated_per_class, protocol.classes)
-    starts, _ = _developed(protocol.size, protocol.test_seed, *draw)
-    reference_fields = [_developed(protocol.size, seed, *draw)[0] for seed in protocol.reference_seeds]
+    starts, _ = developed_starts(protocol.size, protocol.test_seed, *draw)
+    reference_fields = [developed_starts(protocol.size, seed, *draw)[0] for seed in protocol.reference_seeds]
     tests = len(protocol.classes) * 2  # two candidates per class
     out = {"protocol": plain(asdict(protocol)), "classes": {}}
     for c, name in enumerate(protocol.classes):
@@ -453,8 +621,8 @@ def perturbation_experiment(protocol: PerturbationProtocol = PerturbationProtoco
     forecast = convlstm_forecaster(load_pretrained("convlstm") if convlstm is None else convlstm)
     ddpm = load_pretrained("ddpm") if ddpm is None else ddpm
     draw = (protocol.fields_per_class, protocol.generated_per_class, protocol.classes)
-    starts, _ = _developed(protocol.size, protocol.test_seed, *draw)
-    references = [_developed(protocol.size, seed, *draw)[0] for seed in protocol.reference_seeds]
+    starts, _ = developed_starts(protocol.size, protocol.test_seed, *draw)
+    references = [developed_starts(protocol.size, seed, *draw)[0] for seed in protocol.reference_seeds]
     kinds = [("noise", float(a)) for a in protocol.amplitudes] + [("patch", float(protocol.patch))]
     out = {"protocol": plain(asdict(protocol)), "classes": {}}
     for c, name in enumerate(protocol.classes):
@@ -628,7 +796,7 @@ def jacobian_experiment(protocol: JacobianProtocol = JacobianProtocol(), convlst
     from turing_helpers.models import load_pretrained
 
     model = copy.deepcopy(load_pretrained("convlstm") if convlstm is None else convlstm).double()
-    starts, _ = _developed(protocol.size, protocol.test_seed, protocol.states_per_class,
+    starts, _ = developed_starts(protocol.size, protocol.test_seed, protocol.states_per_class,
                            protocol.generated_per_class, protocol.classes)
     out = {"protocol": plain(asdict(protocol)), "classes": {}}
     for name in protocol.classes:
@@ -894,6 +1062,8 @@ def main(argv=None):
                         help="redo only the perturbation experiment (PerturbationProtocol) and update --out")
     parser.add_argument("--response-only", action="store_true",
                         help="redo only the linear response at homogeneous states (LinearResponseProtocol)")
+    parser.add_argument("--gains-only", action="store_true",
+                        help="redo only the gains and sampling chains (GainsProtocol) and update --out")
     parser.add_argument("--cell-only", action="store_true",
                         help="put chapter 7's fitted GrayScottCell through the climate test (ClimateProtocol)")
     parser.add_argument("--climate-only", action="store_true",
@@ -918,14 +1088,17 @@ def main(argv=None):
     chosen = [key for key, (wanted, _) in experiments.items() if wanted]
     if args.convlstm_only:
         chosen = ["climate", "jacobian", "handover", "recovery", "response"]
-    full = not (chosen or args.costs_only)
+    full = not (chosen or args.costs_only or args.gains_only)
     begun = time.perf_counter()
     if full:
-        result = plain(run(ComparisonConfig(), progress=True))
+        result = plain(gains_experiment())
         result |= {"command": command, "machine": machine_description()}
         chosen = list(experiments)
     else:
         result = json.loads(args.out.read_text())
+    if args.gains_only:
+        # the top-level command and machine are the gains' (the other parts carry their own)
+        result |= plain(gains_experiment()) | {"command": command, "machine": machine_description()}
     if {"climate", "cell_climate"} <= set(chosen):
         # both forecasters on one set of starts and references (which take a third of the time)
         start = time.perf_counter()

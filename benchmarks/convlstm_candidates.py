@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from compare import ClimateProtocol, _climate_runs, convlstm_forecaster
+from compare import ClimateProtocol, climate_runs, convlstm_forecaster, ratio_line
 from turing_helpers.checkpoints import SHIPPED_DIR, load_checkpoint, machine_description
 from turing_helpers.io import write_json
 from turing_helpers.models.convlstm import from_checkpoint
@@ -30,14 +30,6 @@ def load(name: str):
     """A ConvLSTM in eval mode from a checkpoint path, or the shipped one for ``shipped``."""
     path = SHIPPED_DIR / "convlstm.pt" if name == "shipped" else Path(name)
     return from_checkpoint(load_checkpoint(path, kind="convlstm")).eval()
-
-
-def ratio_line(climate: dict) -> str:
-    cells = []
-    for key, s in climate["statistics"].items():
-        ratio = s["candidate"] / s["reference"] if s["reference"] else float("nan")
-        cells.append(f"{key[:10]} {ratio:5.2f}{' ' if s['passed'] else '*'}")
-    return " ".join(cells)
 
 
 def main(argv=None):
@@ -53,11 +45,11 @@ def main(argv=None):
     protocol = dataclasses.replace(ClimateProtocol(), sizes=tuple(args.sizes), starts_per_class=args.starts,
                                    generated_per_class=args.starts + 8)
     models = {name: load(name) for name in args.checkpoints}
-    # the same forecaster for every class: _climate_runs asks for one per class name
+    # the same forecaster for every class: climate_runs asks for one per class name
     forecasts = {name: convlstm_forecaster(model) for name, model in models.items()}
     forecasters = {name: (lambda _class, forecast=forecast: forecast) for name, forecast in forecasts.items()}
     started = time.perf_counter()
-    results = _climate_runs(protocol, forecasters, progress=True)
+    results = climate_runs(protocol, forecasters, progress=True)
     for n in args.sizes:
         print(f"\n{n}²")
         for name, result in results.items():

@@ -23,7 +23,7 @@ dx = 2.5/256, dt = 1, D_u = 2e-5, D_v = 1e-5, F = 0.030, k = 0.062, central squa
 3. *Pearson's full experiment*: 200 000 steps with the numba backend (``--quick``: 20 000,
    extrapolated).
 4. *A roofline estimate* for the numba kernel: FLOPs and bytes per cell-update counted
-   from ``turing_helpers/_numba_kernels.py``, the machine's peak FLOP rate (from
+   from ``turing_helpers/numba_kernels.py``, the machine's peak FLOP rate (from
    ``lscpu``) and memory bandwidth (a large numpy copy), and the fraction achieved.
 
 The machine may be shared: the load average is printed and stored, and every timing is
@@ -64,7 +64,7 @@ DT = 1.0
 F, K, DU, DV = 0.030, 0.062, 2e-5, 1e-5
 CELLS = N * N
 
-# FLOPs per cell-update of turing_helpers/_numba_kernels.py, counted from the source
+# FLOPs per cell-update of turing_helpers/numba_kernels.py, counted from the source
 # (adds, subtractions and multiplications; dt·uvv is computed once and reused):
 #   5-point: lap_u 3 add + 1 mul + 1 sub = 5, lap_v 5, uvv = u·v·v 2,
 #            u' = u + cu·lap − dt·uvv + dtF·(1 − u): 3 mul + 4 add/sub = 7,
@@ -127,14 +127,14 @@ def kernel_runner(strategy="auto", nine_point=False):
     strategy: "auto" (what euler_steps does), "members" (B = 1: one thread), "bands"
     (row bands, threads meet every 16 steps), "per-step" (prange over rows every step).
     """
-    from turing_helpers._numba_kernels import _euler_steps
+    from turing_helpers.numba_kernels import euler_steps
 
     u0, v0 = initial_state()
     u, v = u0[None].copy(), v0[None].copy()
     p = [np.array([x]) for x in (F, K, DU, DV)]
 
     def run(steps):
-        _euler_steps(u, v, *p, DT, DX, steps, nine_point, strategy=strategy)
+        euler_steps(u, v, *p, DT, DX, steps, nine_point, strategy=strategy)
     return run
 
 

@@ -1,25 +1,14 @@
 """benchmarks/analogy_kernels.py and analogy_gates.py on small protocols, and the shipped results files."""
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from benchmark_scripts import script
 from turing_helpers import results
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _script(name):
-    """benchmarks/<name>.py as a module (registered first: its dataclasses look themselves up)."""
-    key = f"{name}_benchmark"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, ROOT / "benchmarks" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
+    """benchmarks/<name>.py as a module."""
+    return script(name)
 
 
 def test_small_kernel_run_has_its_controls():

@@ -1,5 +1,4 @@
 """turing_helpers.atlas: morphology labels on known answers and on Pearson's classes."""
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -157,8 +157,13 @@ def test_the_solver_as_a_forecaster_is_on_the_attractor_and_persistence_is_not(s
     truth, *sets = solver_sets["spirals"]
     references = [s[:, 100:] for s in sets]  # frames 100..200 of the references' own trajectories
     kwargs = dict(context=4, horizon=20, climate_from=97, snapshot_every=5)  # the rollout's frames 97..197
-    solver = stability_under_time(_solver_forecaster("spirals"), truth, references, DX, **kwargs)
+    solver = stability_under_time(_solver_forecaster("spirals"), truth, references, DX, series_every=10, **kwargs)
     assert solver["climate"]["verdict"] == "on the attractor"
+    # the course of the rollout is the solver's own, frame for frame
+    series = solver["series"]
+    assert series["frames"][:2] == [10, 20] and len(series["model"]["v_std"]) == len(series["frames"])
+    np.testing.assert_allclose(series["model"]["v_std"], series["solver"]["v_std"], rtol=1e-5)
+    assert np.all(series["model"]["uniform_fraction"] == 0)
     assert solver["controls"]["solver"]["verdict"] == "on the attractor"
     assert solver["controls"]["frozen"]["verdict"] == "drifted"
     assert solver["controls"]["uniform"]["verdict"] == "faded"

@@ -1,26 +1,16 @@
 """benchmarks/compare.py's stability experiment and its summary rows, on a small protocol, and
 the shipped results file it wrote (chapter 6 reads it)."""
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
+from benchmark_scripts import script
 from turing_helpers import results
 from turing_helpers.evaluation.climate import CLIMATE_STATISTICS, VERDICTS
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _benchmark():
-    """benchmarks/compare.py as a module (registered first: its dataclasses look themselves up)."""
-    if "compare_benchmark" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("compare_benchmark", ROOT / "benchmarks" / "compare.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["compare_benchmark"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["compare_benchmark"]
+    """benchmarks/compare.py as a module."""
+    return script("compare")
 
 
 @pytest.fixture(scope="module")
@@ -233,3 +223,46 @@ def test_shipped_cell_climate_uses_the_climate_protocol():
         for name, entry in size["classes"].items():
             assert entry["controls"]["solver"]["verdict"] == "on the attractor", (n, name)
             assert entry["controls"]["uniform"]["verdict"] == "faded", (n, name)
+
+
+# -- the gains at (1, 0) and the DDPM's sampling chains (GainsProtocol) ----------------------------
+@pytest.fixture(scope="module")
+def small_gains():
+    """A small version of benchmarks/compare.py's gains: two classes, the shipped models."""
+    from turing_helpers.io import plain
+
+    compare = _benchmark()
+    protocol = compare.GainsProtocol(reference_per_class=6, ddim_steps=20, gain_levels=(100, 800), gain_fields=2,
+                                     chain_samples=1, start_seed=61, classes=("maze", "spots"))
+    return plain(compare.gains_experiment(protocol, progress=False))  # plain: the same form as the results file
+
+
+def test_small_gains_have_sane_numbers(small_gains):
+    gains = small_gains["gains"]
+    for name in ("maze", "spots"):
+        chain = gains["chain"][name]
+        assert chain["pde_residual"][0] > 10 * chain["final_residual"]  # noise is far from a steady state
+        assert np.array(gains["ddpm"][name]).shape == (2, len(gains["q_shells"]))
+    exact = np.asarray(gains["exact"]["maze"])
+    assert np.all((exact > 0) & (exact <= 1))  # a decaying low-pass filter: no class is Turing-unstable at (1, 0)
+    learned = np.asarray(gains["convlstm"])
+    assert learned.shape == exact.shape and np.all(np.isfinite(learned))
+    assert set(small_gains) == {"config", "kept", "gains", "seconds"}
+
+
+def test_shipped_comparison_results_file_is_complete():
+    """The results file chapter 6 reads was written by benchmarks/compare.py with its parameters."""
+    from dataclasses import asdict
+
+    from turing_helpers.io import plain
+
+    shipped = results.load("compare")
+    assert shipped["command"].startswith("python benchmarks/compare.py")
+    assert shipped["config"] == plain(asdict(_benchmark().GainsProtocol()))
+    parts = {"climate", "jacobian", "handover", "recovery", "response", "cell_climate"}
+    assert parts | {"gains", "costs", "summary"} <= set(shipped)
+    for key in parts:
+        assert shipped[key]["command"].startswith("python benchmarks/compare.py"), key
+        assert {"machine", "seconds", "protocol"} <= set(shipped[key]), key
+    # the first protocol's experiments are gone, not left behind with no code that makes them
+    assert not {"stability", "settling", "perturbation", "complexity", "samples_uniform"} & set(shipped)

@@ -1,5 +1,4 @@
 """Tests of the shared evaluation layer (turing_helpers.evaluation) on known answers."""
-from dataclasses import asdict
 
 import numpy as np
 import pytest
@@ -191,55 +190,6 @@ def test_rhs_is_the_one_right_hand_side():
         assert np.abs(du).max() < 1e-15 and np.abs(dv).max() < 1e-15
 
 
-# -- chapter 6's gains, at a small size ----------------------------------------------------------
-@pytest.fixture(scope="module")
-def small_comparison():
-    """A small version of benchmarks/compare.py's gains: two classes, the shipped models."""
-    from turing_helpers.evaluation.comparison import ComparisonConfig, run
-    from turing_helpers.io import plain
-
-    config = ComparisonConfig(reference_per_class=6, ddim_steps=20, gain_levels=(100, 800), gain_fields=2,
-                              chain_samples=1, start_seed=61, classes=("maze", "spots"))
-    return plain(run(config))  # plain: the same form as the results file
-
-
-def test_small_gains_have_sane_numbers(small_comparison):
-    gains = small_comparison["gains"]
-    for name in ("maze", "spots"):
-        chain = gains["chain"][name]
-        assert chain["pde_residual"][0] > 10 * chain["final_residual"]  # noise is far from a steady state
-        assert np.array(gains["ddpm"][name]).shape == (2, len(gains["q_shells"]))
-    exact = np.asarray(gains["exact"]["maze"])
-    assert np.all((exact > 0) & (exact <= 1))  # a decaying low-pass filter: no class is Turing-unstable at (1, 0)
-    learned = np.asarray(gains["convlstm"])
-    assert learned.shape == exact.shape and np.all(np.isfinite(learned))
-    assert set(small_comparison) == {"config", "kept", "gains", "seconds"}
-
-
-def test_rollout_frames_line_up_with_the_solver():
-    """A stand-in "ConvLSTM" that is the solver itself must score VRMSE ≈ 0 and r = 1 at every
-    horizon: the predicted frames and the true frames are the same frames."""
-    import torch
-
-    from turing_helpers.evaluation.comparison import ComparisonConfig, stability_under_time
-
-    class SolverAsModel:
-        def rollout(self, context, steps):  # context (B, 4, 2, n, n) -> (B, steps, 2, n, n)
-            last = context[:, -1].double().numpy()
-            u, v = th.simulate(th.preset("spots"), last[:, 0], last[:, 1], steps=10 * steps, dt=1.0, dx=DX,
-                               backend="numba", save_every=10)
-            return torch.from_numpy(np.stack([u, v], axis=2)[:, 1:].astype(np.float32))
-
-    fields, _, _ = developed_patterns(48, 2, seed=71, classes=("spots",))
-    config = ComparisonConfig(frames=20, climate_from=10, horizon=10, record_every=5, classes=("spots",))
-    out = stability_under_time(SolverAsModel(), {"spots": fields}, config)
-    skill = out["skill"]["convlstm"]
-    assert np.max(skill["vrmse"]["mean"]) < 1e-3 and np.min(skill["correlation"]["mean"]) > 0.9999
-    assert out["spots"]["verdict"] == "on the attractor"
-    persistence = out["skill"]["persistence"]
-    assert persistence["vrmse"]["mean"][0] > 0  # the solver moves in a frame: persistence is not exact
-
-
 def test_compare_patterns_independent_and_paired_resampling(solver_sets):
     (fields, labels, _), _ = solver_sets
     v = fields[labels == WELL_CLASSES.index("maze")][:, 1]
@@ -248,21 +198,3 @@ def test_compare_patterns_independent_and_paired_resampling(solver_sets):
     assert independent["component_density"]["error"] == 0 and low < 0 < high  # independent draws: a real width
     with pytest.raises(ValueError, match="paired"):
         compare_patterns(v, v[:-1], DX, paired=True)
-
-
-def test_shipped_comparison_results_file_is_complete():
-    """The results file chapter 6 reads was written by benchmarks/compare.py with its parameters."""
-    from turing_helpers.evaluation.comparison import ComparisonConfig
-    from turing_helpers.io import plain
-    from turing_helpers.results import load
-
-    results = load("compare")
-    assert results["command"].startswith("python benchmarks/compare.py")
-    assert results["config"] == plain(asdict(ComparisonConfig()))
-    parts = {"climate", "jacobian", "handover", "recovery", "response", "cell_climate"}
-    assert parts | {"gains", "costs", "summary"} <= set(results)
-    for key in parts:
-        assert results[key]["command"].startswith("python benchmarks/compare.py"), key
-        assert {"machine", "seconds", "protocol"} <= set(results[key]), key
-    # the first protocol's experiments are gone, not left behind with no code that makes them
-    assert not {"stability", "settling", "perturbation", "complexity", "samples_uniform"} & set(results)

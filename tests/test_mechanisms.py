@@ -6,7 +6,6 @@ import torch
 import turing_helpers as th
 from turing_helpers import metrics
 from turing_helpers.evaluation import mechanisms
-from turing_helpers.evaluation.comparison import climate_verdict, rollout_climate
 from turing_helpers.models.convlstm import ConvLSTM, ConvLSTMConfig
 from turing_helpers.models.ddpm import DDPM, DiffusionConfig
 from turing_helpers.models.unet import UNetConfig
@@ -138,19 +137,6 @@ def test_drift_feedback_adds_up_to_the_deterministic_steps_gain(tiny_ddpm):
     assert out["a"] > 1 and out["sigma"] > 0 and np.isnan(out["drift_gain"][0])
     with pytest.raises(ValueError, match="x0"):
         mechanisms.drift_feedback(ddpm, x0[:, :1], 0, t)
-
-
-# -- climate of any rollout -----------------------------------------------------------------------
-def test_rollout_climate_tells_a_kept_pattern_from_a_faded_one():
-    model = th.preset("spots")
-    fields, _, _ = th.data.developed_patterns(32, 1, seed=3, classes=("spots",), steps=4000)
-    u, v = th.simulate(model, fields[:, 0].astype(float), fields[:, 1].astype(float), steps=200, dt=1.0,
-                       dx=DX, save_every=20)
-    solver = rollout_climate(v[:, 1:], DX)
-    faded = rollout_climate(np.full_like(v[:, 1:], 0.1), DX)
-    assert faded["uniform_fraction"] == 1 and np.isnan(faded["dominant_wavelength"])
-    assert climate_verdict(solver, solver) == "on the attractor"
-    assert climate_verdict(faded, solver) == "faded"
 
 
 def test_wiener_reference_lies_between_the_schedules_two_limits(tiny_ddpm):

@@ -34,7 +34,7 @@ def smooth_noise(seed, n=N, sigma=3.0):
 
 
 def shell_counts(n, dx, nbins=None):
-    return M._radial_geometry(n, float(dx), nbins)[1]
+    return M.spectral.shell_geometry(n, float(dx), nbins)[1]
 
 
 # -- spectra -------------------------------------------------------------------------

@@ -33,6 +33,49 @@ def test_notebooks_are_committed_without_outputs(path):
     assert not dirty, f"{path.name}: cells with outputs or execution counts: {dirty}"
 
 
+def _code_lines(path):
+    """(cell index, line number, line) of every line of the notebook's code cells."""
+    notebook = nbformat.read(path, as_version=4)
+    return [(i, j, line) for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+            for j, line in enumerate(cell.source.splitlines())]
+
+
+# What a formatter leaves when it wraps a line at any cost: a comment hung after a closing
+# bracket that begins its line (`)  # why`), and brackets spread over three lines around a
+# single token (`.gates(x)[` / `0` / `][0]`). Nobody writes these by hand; students copy them.
+CLOSING_BRACKET_THEN_COMMENT = re.compile(r"^\s*[)\]}].*#")
+LONE_TOKEN = re.compile(r"^\s*(\w+|\"[^\"]*\"|'[^']*')\s*$")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_has_no_formatter_artefacts(path):
+    lines = _code_lines(path)
+    found = []
+    for k, (i, j, line) in enumerate(lines):
+        if CLOSING_BRACKET_THEN_COMMENT.match(line):
+            found.append(f"cell {i}, line {j + 1}: comment after a closing bracket: {line.strip()}")
+        previous = lines[k - 1][2].rstrip() if k and lines[k - 1][0] == i else ""
+        following = lines[k + 1][2].lstrip() if k + 1 < len(lines) and lines[k + 1][0] == i else ""
+        if LONE_TOKEN.match(line) and previous.endswith(("(", "[", "{")) and following[:1] in (")", "]", "}"):
+            found.append(f"cell {i}, line {j + 1}: a lone token between brackets: "
+                         f"{previous.strip()} {line.strip()} {following.strip()}")
+    assert not found, f"{path.name}:\n" + "\n".join(found)
+
+
+# The package's private names (a leading underscore) are no API: chapters and scripts use
+# only what the package documents.
+PRIVATE_NAME = re.compile(r"\b(?:th|turing_helpers)(?:\.[a-z]\w*)*\._[a-z]\w*|"
+                          r"from turing_helpers[.\w]* import [^#\n]*\b_[a-z]\w*|import turing_helpers\._")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + sorted((BOOK.parent / "benchmarks").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_no_private_names_of_the_package(path):
+    text = "\n".join(line for _, _, line in _code_lines(path)) if path.suffix == ".ipynb" else path.read_text()
+    found = PRIVATE_NAME.findall(text)
+    assert not found, f"{path.name} uses private names of the package: {found}"
+
+
 # Pages of the book that are not chapters: no goals, no summary, no exercises.
 NOT_CHAPTERS = {"bibliography", "notation", "instructor"}
 

@@ -1,4 +1,4 @@
-"""The compiled Euler kernel (turing_helpers._numba_kernels) against plain numpy.
+"""The compiled Euler kernel (turing_helpers.numba_kernels) against plain numpy.
 
 The reference below is the update rule written out with np.roll, independent of the
 package's own stencil code, so a slip in either shows up here.
@@ -6,8 +6,8 @@ package's own stencil code, so a slip in either shows up here.
 import numpy as np
 import pytest
 
-import turing_helpers._numba_kernels as kernels
-from turing_helpers._numba_kernels import euler_steps
+import turing_helpers.numba_kernels as kernels
+from turing_helpers.numba_kernels import euler_steps
 
 DX = 2.5 / 256
 DT = 1.0
@@ -143,7 +143,7 @@ def test_parallel_strategies_are_bitwise_identical(batch, nine_point):
     for strategy, halo in [("members", None), ("bands", None), ("bands", 1), ("bands", 7),
                            ("bands", steps), ("per-step", None)]:
         u, v = u0.copy(), v0.copy()
-        kernels._euler_steps(u, v, *args, DT, DX, steps, nine_point, strategy=strategy,
+        kernels.euler_steps(u, v, *args, DT, DX, steps, nine_point, strategy=strategy,
                              halo=halo)
         assert relative_error(u, u_ref) < 1e-12 and relative_error(v, v_ref) < 1e-12, strategy
         results.append((u, v))

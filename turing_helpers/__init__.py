@@ -9,8 +9,9 @@ Layers, bottom up (each knows nothing of the ones above it):
   starting fields and the named parameter sets of Pearson (1993) and The Well;
 - :mod:`~turing_helpers.metrics` — measurements of single patterns, shared by every chapter;
 - :mod:`~turing_helpers.evaluation` — the one evaluation layer: sets of patterns compared,
-  forecast skill, linear response, and chapter 6's experiments on the three systems;
-- :mod:`~turing_helpers.plotting` — figures and animations for the book.
+  forecast skill, climate, linear response, response kernels, significance;
+- :mod:`~turing_helpers.plotting` — figures and animations for the book;
+  :mod:`~turing_helpers.book` — what every chapter does first (style, seeds, glue).
 """
 __version__ = "0.1.0"
 
@@ -21,7 +22,7 @@ from .presets import PEARSON_CLASSES, WELL_PARAMETERS, preset  # noqa: E402
 
 # Submodules load on first use (``th.metrics``, ``th.models``, ...), so that importing the
 # package stays cheap and torch is imported only by the chapters that need it.
-_SUBMODULES = {"atlas", "augment", "checkpoints", "data", "evaluation", "io", "metrics", "models",
+_SUBMODULES = {"atlas", "augment", "book", "checkpoints", "data", "evaluation", "io", "metrics", "models",
                "plotting", "results", "stencils", "sweep", "validation"}
 
 

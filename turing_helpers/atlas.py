@@ -59,6 +59,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import metrics
+from .metrics.fields import as_fields
 from .gray_scott import GrayScott, linear_stability_map
 from .presets import GREEK, PEARSON_CLASSES
 from .sweep import SweepConfig
@@ -170,7 +171,7 @@ def morphology_measures(v, dx) -> dict[str, np.ndarray]:
 
     Uniform fields (contrast < ``MIN_CONTRAST``) get N = H = χ = 0 and f = 0.
     """
-    field = metrics._as_fields(v, "v")
+    field = as_fields(v, "v")
     batch = field.shape[:-2]
     flat = field.reshape((-1,) + field.shape[-2:])  # (B, N, N)
     high, low = flat.max(axis=(-2, -1)), flat.min(axis=(-2, -1))

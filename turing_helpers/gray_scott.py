@@ -24,7 +24,7 @@ __all__ = ["GrayScott", "linear_stability_map", "LINEAR_CLASSES", "reaction_term
 
 # -- the right-hand side, written once ------------------------------------------------
 # Every time stepper and every residual goes through these two functions (the Euler step
-# of every backend but the compiled twin in _numba_kernels, ETDRK4's nonlinear part,
+# of every backend but the compiled twin in numba_kernels, ETDRK4's nonlinear part,
 # metrics.pde_residual), so the equations are written in one place. The parameters may be
 # scalars or arrays broadcasting against u (a batch of models), numpy or torch.
 def reaction_terms(u, v, F, k):

@@ -6,7 +6,7 @@ round-off:
 - ``"numpy"``: the readable reference. One Euler step is the equations written out with
   :func:`turing_helpers.stencils.laplacian`.
 - ``"numba"``: the same update compiled, with the time loop inside compiled code
-  (:mod:`turing_helpers._numba_kernels`); the one to use on a CPU.
+  (:mod:`turing_helpers.numba_kernels`); the one to use on a CPU.
 - ``"torch"``: the numpy code run on torch tensors, so it batches over a leading axis
   (a batch of initial conditions and a batch of parameters) and runs on a GPU.
 
@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from ._checks import check_count, check_positive
+from .backend import is_torch, namespace, to_numpy
 from .gray_scott import GrayScott, reaction_terms, rhs_terms
 from .stencils import check_stencil, spectral_radius
 
@@ -111,7 +112,7 @@ def _field_stability_limit(model: GrayScott | Sequence[GrayScott], u, v, dx: flo
     length B when ``model`` is a sequence of B models.
     """
     models = _as_model_list(model)
-    u, v = (_to_numpy(a).reshape(-1, *np.shape(a)[-2:]) for a in (u, v))
+    u, v = (to_numpy(a).reshape(-1, *np.shape(a)[-2:]) for a in (u, v))
     if len(models) == 1:
         models = models * u.shape[0]
     limits = []
@@ -170,7 +171,7 @@ def simulate(model, u, v, *, steps: int, dt: float, dx: float, method: str = "eu
     if method == "euler":
         _check_time_step(models, dt, dx, stencil)
 
-    is_torch_input = type(u).__module__.startswith("torch")
+    is_torch_input = is_torch(u)
     for name, field in (("u", u), ("v", v)):
         complex_field = field.is_complex() if hasattr(field, "is_complex") else np.iscomplexobj(field)
         if complex_field:
@@ -289,7 +290,7 @@ def _make_stepper(method, backend, params, dt, dx, stencil, like):
         xp = _torch() if backend == "torch" else np
         to_array = (lambda a: _torch().as_tensor(a, dtype=like.dtype, device=like.device)) \
             if backend == "torch" else (lambda a: a)
-        host_params = {name: _to_numpy(value) for name, value in params.items()}
+        host_params = {name: to_numpy(value) for name, value in params.items()}
         scheme = _ETDRK4(host_params, dt, dx, tuple(like.shape[-2:]), xp, to_array)
 
         def advance(state, n):
@@ -300,7 +301,7 @@ def _make_stepper(method, backend, params, dt, dx, stencil, like):
         return advance
 
     if backend == "numba":
-        from ._numba_kernels import euler_steps
+        from .numba_kernels import euler_steps
 
         shape = like.shape
         batch_size = int(np.prod(shape[:-2], dtype=int))
@@ -339,7 +340,7 @@ def checkerboard_amplitude(u, v) -> float:
     the size of the grid-scale oscillation that an unstable explicit step grows.
     """
     sign = _checkerboard(*u.shape[-2:])
-    if type(u).__module__.startswith("torch"):
+    if is_torch(u):
         sign = _torch().tensor(sign, dtype=u.dtype, device=u.device)  # a copy: the cache is read-only
         return max(float((f * sign).mean(dim=(-2, -1)).abs().max()) for f in (u, v))
     return max(float(np.abs((f * sign).mean(axis=(-2, -1))).max()) for f in (u, v))
@@ -381,7 +382,7 @@ def _raise_divergence(stepper, start, done, n, dt):
     for name, field in zip("uv", state):
         bad = ~_isfinite(field)
         if bad.any():
-            where = tuple(int(j) for j in np.argwhere(_to_numpy(bad))[0])
+            where = tuple(int(j) for j in np.argwhere(to_numpy(bad))[0])
             raise SimulationDiverged(
                 f"{name} became non-finite at step {step} (t = {step * dt:g}) at index {where}; "
                 f"the run was stopped. Reduce dt or check the parameters and initial fields.")
@@ -444,13 +445,7 @@ def _to_backend(u, v, backend, device):
 def _from_backend(a, is_torch_input, like):
     if is_torch_input:
         return a
-    return _to_numpy(a)
-
-
-def _to_numpy(a):
-    if type(a).__module__.startswith("torch"):
-        return a.detach().cpu().numpy()
-    return np.asarray(a)
+    return to_numpy(a)
 
 
 def _copy(state):
@@ -460,16 +455,14 @@ def _copy(state):
 def _stack(frames):
     """[(u, v), ...] of shape (..., Ny, Nx) -> (U, V) of shape (..., T, Ny, Nx)."""
     us, vs = zip(*frames)
-    if type(us[0]).__module__.startswith("torch"):
+    if is_torch(us[0]):
         torch = _torch()
         return torch.stack(us, dim=-3), torch.stack(vs, dim=-3)
     return np.stack(us, axis=-3), np.stack(vs, axis=-3)
 
 
 def _isfinite(a):
-    if type(a).__module__.startswith("torch"):
-        return _torch().isfinite(a)
-    return np.isfinite(a)
+    return namespace(a).isfinite(a)
 
 
 def _all_finite(state) -> bool:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .backend import namespace
+
 STENCILS = ("5-point", "9-point")
 
 
@@ -45,11 +47,7 @@ def laplacian(field, dx: float, stencil: str = "5-point"):
 def _roller(field):
     # np.roll and torch.roll take (array, shift, axis) positionally, so one stencil
     # serves both libraries.
-    if type(field).__module__.startswith("torch"):
-        import torch
-
-        return torch.roll
-    return np.roll
+    return namespace(field).roll
 
 
 def laplacian_symbol(qx, qy, dx: float, stencil: str = "5-point"):

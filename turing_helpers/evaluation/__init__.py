@@ -22,9 +22,9 @@ map), :mod:`.jacobian` (the leading Jacobian eigenvalues of a one-frame map at a
 :mod:`.ablation` (the ConvLSTM with a gate clamped; how saturated its gates run),
 :mod:`.recovery` (after a perturbation: the pattern, a pattern of its class, or lost),
 :mod:`.significance` (differences with intervals and p-values; Holm and Benjamini–Hochberg),
-:mod:`.ddpm` (the DDPM's per-class quality table and sampler tuning),
-:mod:`.comparison` (chapter 6's experiments on all three systems) and :mod:`.mechanisms`
+:mod:`.ddpm` (the DDPM's per-class quality table and sampler tuning) and :mod:`.mechanisms`
 (chapter 7: the ConvLSTM's gates against the chemistry, the DDPM's drift per scale).
+Chapter 6's experiments, their protocols and their wording are ``benchmarks/compare.py``'s.
 """
 from __future__ import annotations
 
@@ -40,4 +40,5 @@ from .significance import benjamini_hochberg, difference_test, holm
 
 __all__ = ["pattern_statistics", "compression_complexity", "compare_patterns", "set_wavelength",
            "forecast_skill", "forecast_scores", "linear_response", "spectral_gain", "jacobian_spectrum",
-           "climate_test", "response_kernel", "kernel_diffusion", "kernel_locality", "pattern_identity", "difference_test", "holm", "benjamini_hochberg", "STATISTICS"]
+           "climate_test", "response_kernel", "kernel_diffusion", "kernel_locality", "pattern_identity",
+           "difference_test", "holm", "benjamini_hochberg", "STATISTICS"]

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..backend import to_numpy
+
 __all__ = ["clamped_gates", "gate_saturation", "GATES", "SATURATED", "LINEAR_TANH"]
 
 GATES = ("i", "f", "o", "g")
@@ -80,7 +82,7 @@ def gate_saturation(gates: dict) -> dict:
     """
     def values(name):
         x = gates[name]
-        x = x.detach().cpu().numpy() if type(x).__module__.startswith("torch") else np.asarray(x)
+        x = to_numpy(x)
         return x.astype(np.float64)
 
     out = {}

@@ -25,6 +25,7 @@ from statistics import NormalDist
 import numpy as np
 
 from .. import metrics
+from ..metrics.fields import as_fields
 from .._checks import check_count, check_in_range, check_positive
 from .patterns import pattern_statistics, set_wavelength
 
@@ -63,7 +64,7 @@ CLIMATE_RULE = {
 
 def _frames(x, name: str) -> np.ndarray:
     """Trajectories (B, T, 2, N, N) as float64, checked (non-finite values allowed: they blow up)."""
-    arr = metrics._as_fields(x, name, finite=False, min_ndim=5)
+    arr = as_fields(x, name, finite=False, min_ndim=5)
     if arr.ndim != 5 or arr.shape[2] != 2:
         raise ValueError(f"{name} must be trajectories (B, T, 2, N, N) of (u, v), got shape {arr.shape}")
     if arr.shape[1] < 4:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import metrics
+from ..metrics.fields import as_fields, check_same_shape
 
 __all__ = ["forecast_skill", "forecast_scores", "THRESHOLDS"]
 
@@ -40,9 +41,9 @@ def forecast_scores(pred, true) -> dict[str, np.ndarray]:
     (every channel of the true frame uniform). Concatenate the dicts of several batches along
     axis 0 to score forecasts too large to hold at once.
     """
-    t = metrics._as_fields(true, "true", min_ndim=4)
-    p = metrics._as_fields(pred, "pred", finite=False, min_ndim=4)
-    metrics._check_same_shape(p, t, "pred", "true")
+    t = as_fields(true, "true", min_ndim=4)
+    p = as_fields(pred, "pred", finite=False, min_ndim=4)
+    check_same_shape(p, t, "pred", "true")
     if t.ndim == 4:
         t, p = t[:, :, None], p[:, :, None]
     if t.ndim != 5:

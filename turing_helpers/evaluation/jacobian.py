@@ -14,6 +14,8 @@ import sys
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
 
+from ..backend import to_numpy
+
 __all__ = ["jacobian_spectrum"]
 
 # Up to this many unknowns (C n²; n ≤ 7 for C = 2) the Jacobian is built densely from N JVPs and
@@ -109,9 +111,7 @@ def jacobian_spectrum(step, state, k=8, seed=0, *, autograd=None, return_vectors
 # -- checks --------------------------------------------------------------------------
 def _checked_state(state) -> np.ndarray:
     """state as a float64 numpy array (C, n, n), n ≥ 2, finite; or ValueError naming it."""
-    if type(state).__module__.startswith("torch"):
-        state = state.detach().cpu().numpy()
-    state = np.asarray(state)
+    state = to_numpy(state)
     if state.ndim != 3 or state.shape[0] < 1 or state.shape[1] != state.shape[2] or state.shape[1] < 2:
         raise ValueError(f"state must have shape (C, n, n) with n >= 2 ((2, n, n) for u, v), got {state.shape}")
     if not np.isrealobj(state) or not np.isfinite(state).all():
@@ -130,9 +130,7 @@ def _checked_k(k, size: int) -> int:
 
 def _checked_output(output, expected_shape, what: str = "step") -> np.ndarray:
     """``step``'s output as float64 numpy, of the input's shape and finite; or ValueError."""
-    if type(output).__module__.startswith("torch"):
-        output = output.detach().cpu().numpy()
-    output = np.asarray(output)
+    output = to_numpy(output)
     if output.shape != tuple(expected_shape):
         raise ValueError(f"{what} must return an array of its input's shape {tuple(expected_shape)} "
                          f"(B, C, n, n), got shape {output.shape}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import stencils
+from ..backend import to_numpy
 from .jacobian import FD_EXPONENT, _float64_torch_map, _is_torch_module
 
 __all__ = ["response_kernel", "kernel_diffusion", "kernel_locality"]
@@ -23,8 +24,7 @@ BATCH_ELEMENTS = 2**21
 
 def _states(x) -> np.ndarray:
     """x (numpy or torch) as float64 numpy (B, C, n, n); ValueError otherwise."""
-    is_tensor = type(x).__module__.startswith("torch")
-    array = x.detach().cpu().numpy() if is_tensor else np.asarray(x)
+    array = to_numpy(x)
     if array.ndim == 3:
         array = array[None]
     if array.ndim != 4 or array.shape[-1] != array.shape[-2] or array.shape[-1] < 3:
@@ -54,10 +54,10 @@ def _positions(n: int, positions, seed) -> np.ndarray:
 def _response_function(f, use_autograd: bool, is_module: bool):
     """A function (state (C, n, n), tangents (M, C, n, n)) → J tangents (M, C', n, n), float64."""
     if use_autograd or is_module:
-        torch_f, device = _float64_torch_map(f, is_module)
-    if use_autograd:
         import torch
 
+        torch_f, device = _float64_torch_map(f, is_module)
+    if use_autograd:
         def responses(state, tangents):
             t = torch.as_tensor(tangents, dtype=torch.float64, device=device)
             primal = torch.as_tensor(state, dtype=torch.float64, device=device)[None].expand_as(t).contiguous()
@@ -66,15 +66,13 @@ def _response_function(f, use_autograd: bool, is_module: bool):
 
         return responses
     if is_module:
-        import torch
-
         def call(x):
             with torch.no_grad():
                 return torch_f(torch.as_tensor(x, dtype=torch.float64, device=device)).cpu().numpy()
     else:
         def call(x):
             out = f(x)
-            return out.detach().cpu().numpy() if type(out).__module__.startswith("torch") else np.asarray(out)
+            return to_numpy(out)
 
     def responses(state, tangents):
         # central differences with a point perturbation of size h = eps^(1/3) (1 + rms(state))

@@ -6,11 +6,11 @@ get NaN for every shape statistic and are counted apart by ``uniform_fraction``.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from .. import metrics
+from ..metrics.fields import as_fields
+from ..metrics.spectral import mode_power, rfft_modes
 
 __all__ = ["STATISTICS", "pattern_statistics", "set_wavelength", "compare_patterns"]
 
@@ -33,7 +33,7 @@ def pattern_statistics(v, dx) -> dict[str, np.ndarray]:
     The first four are NaN for a uniform field (it has no wavelength and its excursion set
     is rounding noise); ``v_std`` is kept (≈ 0 for it) and the complexity is 0.
     """
-    f = metrics._as_fields(v, "v")
+    f = as_fields(v, "v")
     batch = f.shape[:-2]
     flat = f.reshape((-1,) + f.shape[-2:])
     area = (f.shape[-1] * float(dx)) ** 2
@@ -56,30 +56,19 @@ def pattern_statistics(v, dx) -> dict[str, np.ndarray]:
     return {name: value.reshape(batch) for name, value in out.items()}
 
 
-def _mode_power(v: np.ndarray) -> np.ndarray:
-    """|FFT|² of each mean-removed field (B, n, n)."""
-    return np.abs(np.fft.fft2(v - v.mean(axis=(-2, -1), keepdims=True))) ** 2
-
-
-@lru_cache(maxsize=16)
-def _mode_geometry(n: int, dx: float):
-    """|q| (rad / length), |q| in shells of the fundamental, and each mode's shell, all (n, n)."""
-    q1 = 2 * np.pi * np.fft.fftfreq(n, d=dx)
-    q = np.sqrt(q1[:, None] ** 2 + q1[None, :] ** 2)
-    s = q / (2 * np.pi / (n * dx))
-    return q, s, np.floor(s + 0.5).astype(int).ravel()
-
-
-def _wavelength_from_power(power: np.ndarray, dx: float) -> float:
-    """set_wavelength's peak finding on a mean power spectrum (n, n)."""
-    q, s, shell = _mode_geometry(power.shape[-1], float(dx))  # computed once per grid (bootstrap loops)
-    energy = np.bincount(shell, power.ravel())
+def _wavelength_from_power(power: np.ndarray, dx: float, n: int) -> float:
+    """set_wavelength's peak finding on a mean power spectrum (M,) of an n × n grid, on the
+    rfft half-plane of :func:`turing_helpers.metrics.spectral.rfft_modes`."""
+    q, multiplicity, shell = rfft_modes(n, dx)  # computed once per grid (bootstrap loops)
+    weighted = multiplicity * power
+    energy = np.bincount(shell, weighted)
     b = int(np.argmax(energy[1:])) + 1
     lo, mid, hi = energy[b - 1], energy[b], energy[b + 1] if b + 1 < len(energy) else 0.0
     curvature = lo - 2 * mid + hi
     # no parabola through shell 0: it holds only the (removed) mean, not a neighbour of the peak
     p = b + (0.5 * (lo - hi) / curvature if curvature < 0 and b > 1 else 0.0)
-    w = np.clip(1 - np.abs(s - p) / 1.5, 0, None) * power
+    s = q / (2 * np.pi / (n * dx))
+    w = np.clip(1 - np.abs(s - p) / 1.5, 0, None) * weighted
     return float(2 * np.pi * w.sum() / (w * q).sum())
 
 
@@ -96,21 +85,21 @@ def set_wavelength(v, dx) -> float:
     triangle max(0, 1 − |shell − p|/1.5). A sinusoid with an integer number of periods gives
     its wavelength exactly. Length units; NaN if every field is uniform.
     """
-    f = metrics._as_fields(v, "v", min_ndim=3)
+    f = as_fields(v, "v", min_ndim=3)
     keep = ~np.atleast_1d(metrics.is_uniform(f))
     if not keep.any():
         return float("nan")
-    return _wavelength_from_power(_mode_power(f[keep]).mean(axis=0), float(dx))
+    return _wavelength_from_power(mode_power(f[keep]).mean(axis=0), float(dx), f.shape[-1])
 
 
-def _set_means(stats: dict, power: np.ndarray, index: np.ndarray, dx: float) -> dict:
+def _set_means(stats: dict, power: np.ndarray, index: np.ndarray, dx: float, n: int) -> dict:
     """Means over the non-uniform fields among ``index`` of every statistic; the set wavelength."""
     uniform = stats["uniform"][index]
     alive = index[~uniform]
     out = {"uniform_fraction": float(uniform.mean())}
     for name in STATISTICS:
         if name == "dominant_wavelength":
-            out[name] = _wavelength_from_power(power[alive].mean(axis=0), dx) if alive.size else np.nan
+            out[name] = _wavelength_from_power(power[alive].mean(axis=0), dx, n) if alive.size else np.nan
         else:
             out[name] = float(np.mean(stats[name][alive])) if alive.size else np.nan
     return out
@@ -143,8 +132,8 @@ def compare_patterns(fields, reference, dx, seed: int = 0, resamples: int = 1000
     deviation (per unit area or per field); the spectral entropy and the compression
     complexity depend on the grid size, so compare those on equal grids. dx must be shared.
     """
-    f = metrics._as_fields(fields, "fields", min_ndim=3)
-    r = metrics._as_fields(reference, "reference", min_ndim=3)
+    f = as_fields(fields, "fields", min_ndim=3)
+    r = as_fields(reference, "reference", min_ndim=3)
     if f.ndim != 3 or r.ndim != 3:
         raise ValueError(f"fields and reference must be sets of v fields (B, N, N), got {f.shape} and {r.shape}")
     if paired is None:
@@ -153,12 +142,12 @@ def compare_patterns(fields, reference, dx, seed: int = 0, resamples: int = 1000
         raise ValueError(f"paired=True needs sets of the same length, got {len(f)} and {len(r)}")
     dx = float(dx)
     stats_f, stats_r = pattern_statistics(f, dx), pattern_statistics(r, dx)
-    power_f, power_r = _mode_power(f), _mode_power(r)
+    power_f, power_r = mode_power(f), mode_power(r)
     names = ("uniform_fraction",) + STATISTICS
 
     def errors(index_f, index_r):
-        a = _set_means(stats_f, power_f, index_f, dx)
-        b = _set_means(stats_r, power_r, index_r, dx)
+        a = _set_means(stats_f, power_f, index_f, dx, f.shape[-1])
+        b = _set_means(stats_r, power_r, index_r, dx, r.shape[-1])
         out = {}
         for name in names:
             if name == "uniform_fraction":

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import metrics
+from ..metrics.fields import as_fields, batch_result, check_same_shape, is_constant
 from .._checks import check_in_range
 from .patterns import pattern_statistics
 
@@ -36,7 +37,7 @@ def zero_mean_noise(fields, amplitude, seed, rounds: int = 20) -> np.ndarray:
     again, ``rounds`` times; the means then agree to a small fraction of the shift. float32,
     the shape of ``fields``.
     """
-    f = metrics._as_fields(fields, "fields")
+    f = as_fields(fields, "fields")
     if not (np.isfinite(amplitude) and amplitude >= 0):
         raise ValueError(f"amplitude must be a finite number >= 0, got {amplitude!r}")
     rng = np.random.default_rng(seed)
@@ -56,17 +57,17 @@ def pattern_identity(field, original) -> np.ndarray:
     what chance alignment of its stripes or spots gives (well below 1, above 0), and a
     constant field 0 (it holds no pattern to recognise). Float, shape batch.
     """
-    a = metrics._as_fields(field, "field")
-    b = metrics._as_fields(original, "original")
-    metrics._check_same_shape(a, b, "field", "original")
+    a = as_fields(field, "field")
+    b = as_fields(original, "original")
+    check_same_shape(a, b, "field", "original")
     a = a - a.mean(axis=(-2, -1), keepdims=True)
     b = b - b.mean(axis=(-2, -1), keepdims=True)
     norms = np.sqrt(np.sum(a * a, axis=(-2, -1)) * np.sum(b * b, axis=(-2, -1)))
     cross = np.fft.irfft2(np.fft.rfft2(a) * np.conj(np.fft.rfft2(b)), s=a.shape[-2:])
     best = cross.reshape(cross.shape[:-2] + (-1,)).max(axis=-1)
-    constant = metrics._is_constant(a) | metrics._is_constant(b) | (norms == 0)
+    constant = is_constant(a) | is_constant(b) | (norms == 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return metrics._out(np.where(constant, 0.0, best / np.where(constant, 1.0, norms)))
+        return batch_result(np.where(constant, 0.0, best / np.where(constant, 1.0, norms)))
 
 
 def statistics_distance(fields, originals, dx) -> np.ndarray:
@@ -77,9 +78,9 @@ def statistics_distance(fields, originals, dx) -> np.ndarray:
     uniform field (the pattern is lost). fields, originals: (B, 2, N, N) physical (u, v);
     dx: grid spacing. Returns (B,).
     """
-    f = metrics._as_fields(fields, "fields", min_ndim=4)
-    f0 = metrics._as_fields(originals, "originals", min_ndim=4)
-    metrics._check_same_shape(f, f0, "fields", "originals")
+    f = as_fields(fields, "fields", min_ndim=4)
+    f0 = as_fields(originals, "originals", min_ndim=4)
+    check_same_shape(f, f0, "fields", "originals")
     s, s0 = pattern_statistics(f[:, 1], dx), pattern_statistics(f0[:, 1], dx)
     parts = []
     for name in _DISTANCE_STATISTICS:
@@ -99,8 +100,8 @@ def recovery_thresholds(fields_a, fields_b, dx, quantile: float = 0.95) -> dict:
     statistics distance the distance ceiling (independent patterns of the class differ by
     less than this). Returns {"identity": floor, "distance": ceiling, "quantile", "pairs"}.
     """
-    a = metrics._as_fields(fields_a, "fields_a", min_ndim=4)
-    b = metrics._as_fields(fields_b, "fields_b", min_ndim=4)
+    a = as_fields(fields_a, "fields_a", min_ndim=4)
+    b = as_fields(fields_b, "fields_b", min_ndim=4)
     quantile = check_in_range("quantile", quantile, 0.0, 1.0, low_open=True)
     left = np.repeat(a, len(b), axis=0)
     right = np.tile(b, (len(a), 1, 1, 1))

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import metrics
 from .._checks import check_count
 from .climate import climate_statistics, climate_test
 from .forecast import forecast_skill
 
-__all__ = ["persistence", "rollout_skill", "censored_fraction", "stability_under_time"]
+__all__ = ["persistence", "rollout_skill", "censored_fraction", "stability_under_time", "climate_series"]
 
 
 def persistence(context, frames: int) -> np.ndarray:
@@ -67,7 +68,7 @@ def rollout_skill(forecast, truth, context: int, horizon: int, predicted=None) -
 
 def stability_under_time(forecast, truth, references, dx, *, context: int = 4, horizon: int = 100,
                          climate_from: int = 500, other_class=None, snapshot_every: int = 10,
-                         alpha: float = 0.05, tests: int = 1) -> dict:
+                         alpha: float = 0.05, tests: int = 1, series_every: int | None = None) -> dict:
     """A forecaster's rollouts from solver states: skill early, climate late, with the controls.
 
     truth: the solver's trajectories (B, context + F, 2, N, N) from developed starts, frames one
@@ -79,13 +80,16 @@ def stability_under_time(forecast, truth, references, dx, *, context: int = 4, h
     control that must fail.
 
     alpha, tests: the climate tests' family-wise error rate and family size (:func:`climate_test`).
+    series_every: if given, also the course of the rollout and of the solver's continuation,
+    every ``series_every``-th frame (:func:`climate_series`).
 
     Returns {"skill": :func:`rollout_skill`, "climate": :func:`climate_test` of the rollout's
     frames climate_from..F, "controls": {"solver": the solver's continuation from the same
     starts (independent of the references: must pass), "frozen": its first climate frame
     repeated, "uniform": the state (1, 0), "other_class": another class's set} each a
     climate_test, "frames": F, "climate_from": climate_from, "end": the rollout's last
-    frame (B, 2, N, N)}. The solver control's window is its frames climate_from..F after
+    frame (B, 2, N, N)} and, with ``series_every``, "series": {"frames": the frame numbers,
+    "model" and "solver": :func:`climate_series`}. The solver control's window is its frames climate_from..F after
     the last context frame, ``context`` − 1 frames later than the references' window after
     their starts (3 frames of 10 time units for the ConvLSTM's context of 4).
     """
@@ -111,6 +115,21 @@ def stability_under_time(forecast, truth, references, dx, *, context: int = 4, h
                                                 solver_window.shape).copy())}
     if other_class is not None:
         controls["other_class"] = test(other_class)
-    return {"skill": rollout_skill(forecast, truth, context, min(horizon, frames), predicted=predicted),
-            "climate": test(predicted[:, window]), "controls": controls, "frames": frames,
-            "climate_from": climate_from, "end": predicted[:, -1]}
+    out = {"skill": rollout_skill(forecast, truth, context, min(horizon, frames), predicted=predicted),
+           "climate": test(predicted[:, window]), "controls": controls, "frames": frames,
+           "climate_from": climate_from, "end": predicted[:, -1]}
+    if series_every is not None:
+        every = check_count("series_every", series_every, 1)
+        # frame f = every, 2 every, ... is index f - 1 of the rollout and of the solver's continuation
+        index = np.arange(every, frames + 1, every) - 1
+        out["series"] = {"frames": (index + 1).tolist(), "model": climate_series(predicted[:, index], dx),
+                         "solver": climate_series(truth[:, context:][:, index], dx)}
+    return out
+
+
+def climate_series(trajectories, dx) -> dict:
+    """The course of a set of rollouts: per frame of trajectories (B, T, 2, N, N), the mean over
+    trajectories of v's standard deviation (concentration units) and the fraction of uniform
+    fields (:func:`~turing_helpers.metrics.is_uniform`): {"v_std": (T,), "uniform_fraction": (T,)}."""
+    v = np.asarray(trajectories, np.float64)[:, :, 1]
+    return {"v_std": v.std(axis=(2, 3)).mean(axis=0), "uniform_fraction": metrics.is_uniform(v).mean(axis=0)}

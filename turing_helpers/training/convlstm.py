@@ -78,13 +78,10 @@ import numpy as np
 import torch
 
 from ..checkpoints import SHIPPED_DIR, file_sha256, load_checkpoint, machine_description, save_checkpoint
+from .losses import (MOTION_FLOOR, VARIANCE_FLOOR, histogram_loss, motion_loss, shell_matrix, spectrum_loss,
+                     vrmse_loss)
 
 DEFAULT_OUT = SHIPPED_DIR / "convlstm.pt"
-VARIANCE_FLOOR = 1e-4   # default --floor: added to var(true) in the training loss, so that nearly
-#                         uniform fields (var → 0) weigh more, but finitely (The Well's VRMSE uses 1e-7)
-
-
-MOTION_FLOOR = 1e-7      # default --motion-floor: nearly static classes (bubbles, spots) move ~1e-7 per pixel
 VALIDATION_HORIZON = 32  # frames forecast by the validation windows
 CLIMATE_CHECK = (100, 200)  # validation: v std of rollout frames 100..200 against the solver's
 PIXEL_PUSHFORWARD = 4    # pushforward prefixes up to this many frames are scored on pixels too
@@ -166,68 +163,6 @@ def learning_rate(progress: float, peak: float, warmup: float = 0.02) -> float:
         return peak * (progress + 1e-3) / warmup
     p = min(1.0, (progress - warmup) / (1 - warmup))
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
-
-
-def vrmse_loss(pred, true, floor: float = VARIANCE_FLOOR, squared: bool = False):
-    """The Well's VRMSE, sqrt(mean((ŷ − y)²) / (var(y) + floor)), averaged over batch, time
-    and channel (or the mean of its square)."""
-    mse = ((pred - true) ** 2).mean(dim=(-2, -1))                 # (B, K, 2)
-    ratio = mse / (true.var(dim=(-2, -1), unbiased=False) + floor)
-    return ratio.mean() if squared else torch.sqrt(ratio + 1e-12).mean()
-
-
-def shell_matrix(n: int) -> torch.Tensor:
-    """(n·(n//2+1), n//2+1) matrix that sums an rfft2 power array (flattened) into integer
-    wavenumber shells |k| = 0, 1, …, n/2 (corners beyond n/2 go to the last shell), with the
-    weight 2 of the half-spectrum's mirrored columns, so the shells sum to Σ x² (norm "ortho")."""
-    ky = np.fft.fftfreq(n, 1.0 / n)[:, None]
-    kx = np.arange(n // 2 + 1)[None, :]
-    shell = np.minimum(np.rint(np.hypot(ky, kx)).astype(int), n // 2)
-    nyquist = (kx == n // 2) & (n % 2 == 0)           # an even grid's last column is its own mirror
-    weight = np.where((kx == 0) | nyquist, 1.0, 2.0) * np.ones_like(ky)
-    matrix = np.zeros((shell.size, n // 2 + 1))
-    matrix[np.arange(shell.size), shell.ravel()] = weight.ravel()
-    return torch.tensor(matrix, dtype=torch.float32)
-
-
-def amplitude_spectrum(x: torch.Tensor, shells: torch.Tensor) -> torch.Tensor:
-    """sqrt of the power in each wavenumber shell of x − mean(x): (..., n, n) → (..., n/2 + 1)."""
-    f = torch.fft.rfft2(x - x.mean(dim=(-2, -1), keepdim=True), norm="ortho")
-    power = (f.real ** 2 + f.imag ** 2).flatten(-2) @ shells
-    return torch.sqrt(power + 1e-12)
-
-
-def spectrum_loss(pred, true, shells: torch.Tensor, floor: float = VARIANCE_FLOOR):
-    """Phase-blind error of frames (B, K, 2, n, n): Σ_k (|ŷ|_k − |y|_k)² / (Σ_k |y|_k² + n² floor)
-    over shells k, plus (mean ŷ − mean y)² / (var y + floor), averaged over batch, time and
-    channel. 0 for a shifted copy of the truth, about 1 for a faded (uniform) forecast."""
-    n2 = true.shape[-1] * true.shape[-2]
-    a_pred, a_true = amplitude_spectrum(pred, shells), amplitude_spectrum(true, shells)
-    shape_error = ((a_pred - a_true) ** 2).sum(-1) / ((a_true ** 2).sum(-1) + n2 * floor)
-    mean_error = (pred.mean(dim=(-2, -1)) - true.mean(dim=(-2, -1))) ** 2 / (
-        true.var(dim=(-2, -1), unbiased=False) + floor)
-    return (shape_error + mean_error).mean()
-
-
-def histogram_loss(pred, true, floor: float = VARIANCE_FLOOR):
-    """Distance between the value distributions of frames (B, K, 2, n, n): the mean squared
-    difference of their sorted pixel values (the squared 1-D Wasserstein-2 distance) over
-    var y + floor, averaged over batch, time and channel. Blind to where the values are, so
-    0 for any rearrangement of the truth; it sees what the spectrum cannot, e.g. how much of
-    the box a pattern covers (a maze about half, spots a few per cent) and how high it peaks."""
-    sorted_pred = pred.flatten(-2).sort(dim=-1).values
-    sorted_true = true.flatten(-2).sort(dim=-1).values
-    distance = ((sorted_pred - sorted_true) ** 2).mean(-1)
-    return (distance / (true.var(dim=(-2, -1), unbiased=False) + floor)).mean()
-
-
-def motion_loss(pred, true, shells: torch.Tensor, floor: float = MOTION_FLOOR):
-    """Phase-blind error of how frames (B, K ≥ 2, 2, n, n) *change*: ``spectrum_loss`` of the
-    frame-to-frame differences, with a floor at the scale of the slowest classes' motion.
-    0 when the forecast changes as the truth does (up to a shift), 1 for a frozen forecast,
-    and large for one that moves where the truth stands still — the climate statistic
-    ``motion`` that the static spectrum and histogram losses cannot see."""
-    return spectrum_loss(pred.diff(dim=1), true.diff(dim=1), shells, floor)
 
 
 def pushforward_rollout(model, window, prefix: int, steps: int):
@@ -375,138 +310,197 @@ def training_data(args) -> dict:
     return out
 
 
-def run(args) -> None:
-    import torch
-    from tqdm.auto import tqdm
+class Trainer:
+    """One training run of the ConvLSTM: the model, the optimiser, the data and the counters
+    live on the object; :meth:`fit` trains until the budget is spent, :meth:`save` writes the
+    checkpoint (atomically, with the run's options, data protocol, log and machine) and
+    :meth:`load` continues a stopped run from one.
 
-    from ..models.convlstm import KIND, ConvLSTM, ConvLSTMConfig, config_dict
+    ``args``: the options of :func:`add_arguments` (an ``argparse.Namespace``), checked first.
+    """
 
-    check_arguments(args)
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)  # fading fields pass through denormal floats, ~3x slower
-    horizons = [int(h) for h in args.horizons.split(",")]
+    def __init__(self, args):
+        from ..models.convlstm import ConvLSTM, ConvLSTMConfig
 
-    data = training_data(args)
-    config = ConvLSTMConfig(hidden=args.hidden, embed=args.embed, kernel=args.kernel,
-                            isotropic=not args.anisotropic)
-    C = config.context
-    val_windows = validation_windows(data["validation"], range(len(data["validation"])), C,
-                                     VALIDATION_HORIZON, every=40)
-    climate_frames = data["developed_validation"]
-    shells = shell_matrix(args.grid).to(args.device)
+        check_arguments(args)
+        self.args = args
+        torch.set_num_threads(args.threads)
+        torch.set_flush_denormal(True)  # fading fields pass through denormal floats, ~3x slower
+        self.horizons = [int(h) for h in args.horizons.split(",")]
+        self.data = training_data(args)
+        config = ConvLSTMConfig(hidden=args.hidden, embed=args.embed, kernel=args.kernel,
+                                isotropic=not args.anisotropic)
+        self.context = config.context
+        self.validation = validation_windows(self.data["validation"], range(len(self.data["validation"])),
+                                             self.context, VALIDATION_HORIZON, every=40)
+        self.climate_frames = self.data["developed_validation"]
+        self.shells = shell_matrix(args.grid).to(args.device)
+        torch.manual_seed(args.seed)
+        self.config, self.model = config, ConvLSTM(config).to(args.device)
+        self.initialised_from = None
+        if args.init_from is not None:
+            self.initialise_from(args.init_from)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=args.lr)
+        self.steps, self.epoch, self.elapsed, self.log = 0, 0, 0.0, []
+        if args.resume and Path(args.out).exists():
+            self.load(args.out)
+        self.parameters = sum(p.numel() for p in self.model.parameters())
+        self.train_frames = torch.from_numpy(self.data["train"])          # (N, T, 2, n, n)
+        self.budget = args.minutes * 60.0
+        print(f"ConvLSTM: {self.parameters} parameters; {len(self.data['train'])} training / "
+              f"{len(self.data['validation'])} validation trajectories of {args.frames} frames on {args.grid}²; "
+              "dropped as dead: "
+              + ", ".join(f"{k} {sum(v['dropped_dead'].values())}" for k, v in self.data["protocol"]["sets"].items()))
 
-    torch.manual_seed(args.seed)
-    model = ConvLSTM(config).to(args.device)
-    initialised_from = None
-    if args.init_from is not None:
-        parent = load_checkpoint(args.init_from, kind=KIND)
-        config = ConvLSTMConfig.from_dict(parent["config"])
-        model = ConvLSTM(config).to(args.device)
-        model.load_state_dict(parent["model"])
-        initialised_from = {"path": _portable(args.init_from), "sha256": file_sha256(args.init_from),
-                            "training_seconds": parent.get("training_seconds"), "data": parent.get("data"),
-                            "training": parent.get("training"), "history": parent.get("training_history"),
-                            "metrics": parent.get("metrics"), "log": parent.get("log"),
-                            "initialised_from": parent.get("initialised_from")}
-        print(f"initialised from {args.init_from} ({parent.get('training_seconds', 0) / 60:.1f} min trained)")
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    step, epoch, elapsed, log = 0, 0, 0.0, []
-    if args.resume and Path(args.out).exists():
-        payload = load_checkpoint(args.out, kind=KIND)
-        config = ConvLSTMConfig.from_dict(payload["config"])
-        model = ConvLSTM(config).to(args.device)
+    def _model_of(self, payload):
+        """A ConvLSTM on the run's device with the config and weights of a checkpoint's payload."""
+        from ..models.convlstm import ConvLSTM, ConvLSTMConfig
+
+        self.config = ConvLSTMConfig.from_dict(payload["config"])
+        model = ConvLSTM(self.config).to(self.args.device)
         model.load_state_dict(payload["model"])
-        optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-        optimizer.load_state_dict(payload["optimizer"])
-        step, epoch, elapsed, log = payload["step"], payload["epoch"], payload["training_seconds"], payload["log"]
-        initialised_from = payload.get("initialised_from")
+        return model
+
+    def initialise_from(self, path: Path) -> None:
+        """Fine-tuning: the weights and config of another ConvLSTM checkpoint, its record kept."""
+        from ..models.convlstm import KIND
+
+        parent = load_checkpoint(path, kind=KIND)
+        self.model = self._model_of(parent)
+        self.initialised_from = {"path": _portable(path), "sha256": file_sha256(path),
+                                 "training_seconds": parent.get("training_seconds"), "data": parent.get("data"),
+                                 "training": parent.get("training"), "history": parent.get("training_history"),
+                                 "metrics": parent.get("metrics"), "log": parent.get("log"),
+                                 "initialised_from": parent.get("initialised_from")}
+        print(f"initialised from {path} ({parent.get('training_seconds', 0) / 60:.1f} min trained)")
+
+    def load(self, path: Path) -> None:
+        """Continue the stopped run of checkpoint ``path``: weights, optimiser, counters, log, RNG."""
+        from ..models.convlstm import KIND
+
+        payload = load_checkpoint(path, kind=KIND)
+        self.model = self._model_of(payload)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.args.lr)
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.steps, self.epoch = payload["step"], payload["epoch"]
+        self.elapsed, self.log = payload["training_seconds"], payload["log"]
+        self.initialised_from = payload.get("initialised_from")
         torch.set_rng_state(payload["rng"])
-        print(f"resumed {args.out} at epoch {epoch}, step {step}, {elapsed / 60:.1f} min trained")
-    n_params = sum(p.numel() for p in model.parameters())
-    print(f"ConvLSTM: {n_params} parameters; {len(data['train'])} training / {len(data['validation'])} "
-          f"validation trajectories of {args.frames} frames on {args.grid}²; dropped as dead: "
-          + ", ".join(f"{k} {sum(v['dropped_dead'].values())}" for k, v in data["protocol"]["sets"].items()))
+        print(f"resumed {path} at epoch {self.epoch}, step {self.steps}, {self.elapsed / 60:.1f} min trained")
 
-    train_frames = torch.from_numpy(data["train"])                   # (N, T, 2, n, n)
-    budget = args.minutes * 60.0
+    def save(self, metrics: dict) -> None:
+        """Write the checkpoint ``--out`` with everything :meth:`load` and the book need."""
+        from ..models.convlstm import KIND, config_dict
 
-    def progress_now():
-        parts = [elapsed / budget if budget > 0 else 0.0]
-        if args.epochs:
-            parts.append(epoch / args.epochs)
-        return min(1.0, max(parts))
-
-    def save(metrics):
-        state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "epoch": epoch,
-                 "config": config_dict(config), "seed": args.seed, "rng": torch.get_rng_state(),
-                 "data": data["protocol"],
+        args = self.args
+        state = {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "step": self.steps,
+                 "epoch": self.epoch, "config": config_dict(self.config), "seed": args.seed,
+                 "rng": torch.get_rng_state(), "data": self.data["protocol"],
                  "training": {key: (_portable(value) if isinstance(value, Path) else value)
                               for key, value in vars(args).items() if key != "run"},
-                 "parameters": n_params, "training_seconds": elapsed, "machine": machine_description(),
-                 "metrics": metrics, "log": log, "initialised_from": initialised_from}
+                 "parameters": self.parameters, "training_seconds": self.elapsed,
+                 "machine": machine_description(), "metrics": metrics, "log": self.log,
+                 "initialised_from": self.initialised_from}
         save_checkpoint(args.out, kind=KIND, state=state)
 
-    N, T = train_frames.shape[:2]
+    def progress(self) -> float:
+        """How much of the budget (minutes, or epochs if given, whichever runs out first) is spent, 0–1."""
+        parts = [self.elapsed / self.budget if self.budget > 0 else 0.0]
+        if self.args.epochs:
+            parts.append(self.epoch / self.args.epochs)
+        return min(1.0, max(parts))
 
-    def plan(K):
+    def plan(self, K: int) -> list[tuple[int, int]]:
         """(prefix, steps) of the parts of one optimiser step: teacher-forced, then pushforward."""
         parts = [(0, K)]
-        if progress_now() >= args.pushforward_from:
-            parts.append((int(torch.randint(1, args.pushforward_max + 1, ())), args.pushforward_steps))
+        if self.progress() >= self.args.pushforward_from:
+            parts.append((int(torch.randint(1, self.args.pushforward_max + 1, ())), self.args.pushforward_steps))
         return parts
 
-    while progress_now() < 1.0:
-        K = horizon_at(progress_now(), horizons)
-        model.train()
+    def loss(self, prefix: int, steps: int) -> torch.Tensor:
+        """The loss of one part on a fresh batch of windows (random trajectories, starts and D4 rotations)."""
+        args, C = self.args, self.context
+        N, T = self.train_frames.shape[:2]
+        traj = torch.randint(N, (args.batch,))
+        start = torch.randint(T - C - prefix - steps + 1, (args.batch,))
+        offsets = start[:, None] + torch.arange(C + prefix + steps)[None]     # (B, C+P+K)
+        window = self.train_frames[traj[:, None], offsets]                   # (B, C+P+K, 2, n, n)
+        k = int(torch.randint(4, ()))                                        # random rotation (D4)
+        window = torch.rot90(window, k, dims=(3, 4)).to(args.device)
+        context = window[:, :C] + args.noise * torch.randn_like(window[:, :C])
+        pred = pushforward_rollout(self.model, context, prefix, steps)       # (B, steps, 2, n, n)
+        true = window[:, C + prefix:]
+        loss = torch.zeros(())
+        if prefix <= PIXEL_PUSHFORWARD:
+            loss = loss + vrmse_loss(pred, true, args.floor, squared=args.loss == "vrmse2")
+        if args.spectrum_weight:
+            loss = loss + args.spectrum_weight * spectrum_loss(pred, true, self.shells, args.floor)
+        if args.histogram_weight:
+            loss = loss + args.histogram_weight * histogram_loss(pred, true, args.floor)
+        if args.motion_weight and steps > 1:
+            loss = loss + args.motion_weight * motion_loss(pred, true, self.shells, args.motion_floor)
+        return loss
+
+    def step(self, K: int) -> float:
+        """One optimiser step at curriculum horizon K; returns its loss."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.progress(), self.args.lr)
+        loss = torch.zeros(())
+        for prefix, steps in self.plan(K):
+            loss = loss + self.loss(prefix, steps)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.steps += 1
+        return loss.item()
+
+    def validate(self) -> dict:
+        """Validation VRMSE at horizons 1, 8 and 32 (and persistence's), and the v-std ratio."""
+        self.model.eval()
+        metrics = evaluate(self.model.cpu(), self.validation, self.context)
+        if self.climate_frames is not None:
+            metrics["v_std_ratio"] = climate_ratio(self.model, self.climate_frames, self.context)
+        self.model.to(self.args.device)
+        return metrics
+
+    def train_epoch(self) -> dict:
+        """``--iters-per-epoch`` steps (fewer if the budget runs out), then validation, log and checkpoint."""
+        from tqdm.auto import tqdm
+
+        K = horizon_at(self.progress(), self.horizons)
+        self.model.train()
         started = time.perf_counter()
         losses = []
-        bar = tqdm(range(args.iters_per_epoch), desc=f"epoch {epoch + 1} K={K}", leave=False, mininterval=5)
+        bar = tqdm(range(self.args.iters_per_epoch), desc=f"epoch {self.epoch + 1} K={K}", leave=False,
+                   mininterval=5)
         for _ in bar:
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(progress_now(), args.lr)
-            loss = torch.zeros(())
-            for prefix, steps in plan(K):
-                traj = torch.randint(N, (args.batch,))
-                start = torch.randint(T - C - prefix - steps + 1, (args.batch,))
-                offsets = start[:, None] + torch.arange(C + prefix + steps)[None]     # (B, C+P+K)
-                window = train_frames[traj[:, None], offsets]                   # (B, C+P+K, 2, n, n)
-                k = int(torch.randint(4, ()))                                   # random rotation (D4)
-                window = torch.rot90(window, k, dims=(3, 4)).to(args.device)
-                context = window[:, :C] + args.noise * torch.randn_like(window[:, :C])
-                pred = pushforward_rollout(model, context, prefix, steps)       # (B, steps, 2, n, n)
-                true = window[:, C + prefix:]
-                if prefix <= PIXEL_PUSHFORWARD:
-                    loss = loss + vrmse_loss(pred, true, args.floor, squared=args.loss == "vrmse2")
-                if args.spectrum_weight:
-                    loss = loss + args.spectrum_weight * spectrum_loss(pred, true, shells, args.floor)
-                if args.histogram_weight:
-                    loss = loss + args.histogram_weight * histogram_loss(pred, true, args.floor)
-                if args.motion_weight and steps > 1:
-                    loss = loss + args.motion_weight * motion_loss(pred, true, shells, args.motion_floor)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            losses.append(loss.item())
-            step += 1
-            elapsed += time.perf_counter() - started
+            losses.append(self.step(K))
+            self.elapsed += time.perf_counter() - started
             started = time.perf_counter()
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", refresh=False)
-            if budget > 0 and elapsed >= budget:
+            if self.budget > 0 and self.elapsed >= self.budget:
                 break
-        epoch += 1
-        model.eval()
-        metrics = evaluate(model.cpu(), val_windows, C)
-        if climate_frames is not None:
-            metrics["v_std_ratio"] = climate_ratio(model, climate_frames, C)
-        model.to(args.device)
-        entry = {"epoch": epoch, "step": step, "minutes": elapsed / 60, "horizon": K,
-                 "lr": optimizer.param_groups[0]["lr"], "loss": float(np.mean(losses))} | metrics
-        log.append(entry)
-        print(f"epoch {epoch:3d}  {elapsed / 60:5.1f} min  K={K:2d}  loss {entry['loss']:.4f}  val VRMSE "
+        self.epoch += 1
+        metrics = self.validate()
+        entry = {"epoch": self.epoch, "step": self.steps, "minutes": self.elapsed / 60, "horizon": K,
+                 "lr": self.optimizer.param_groups[0]["lr"], "loss": float(np.mean(losses))} | metrics
+        self.log.append(entry)
+        print(f"epoch {self.epoch:3d}  {self.elapsed / 60:5.1f} min  K={K:2d}  loss {entry['loss']:.4f}  val VRMSE "
               f"1: {metrics['vrmse_1']:.4f} (persistence {metrics['persistence_1']:.4f})  "
               f"8: {metrics['vrmse_8']:.4f} ({metrics['persistence_8']:.4f})  "
               f"32: {metrics['vrmse_32']:.4f} ({metrics['persistence_32']:.4f})"
               + (f"  v std ratio {metrics['v_std_ratio']:.3f}" if "v_std_ratio" in metrics else ""), flush=True)
-        save({key: value for key, value in entry.items() if key.startswith(("vrmse", "persistence", "v_std"))})
-    print(f"saved {args.out} after {elapsed / 60:.1f} min, {step} steps")
+        self.save({key: value for key, value in entry.items() if key.startswith(("vrmse", "persistence", "v_std"))})
+        return entry
+
+    def fit(self) -> None:
+        """Train until the budget is spent, a checkpoint after every epoch."""
+        while self.progress() < 1.0:
+            self.train_epoch()
+        print(f"saved {self.args.out} after {self.elapsed / 60:.1f} min, {self.steps} steps")
+
+
+def run(args) -> None:
+    """The command line's entry point (``python -m turing_helpers.train convlstm``)."""
+    Trainer(args).fit()

@@ -43,7 +43,7 @@ import torch
 from ..augment import augment
 from ..checkpoints import SHIPPED_DIR, load_checkpoint, machine_description, save_checkpoint
 from ..data import developed_patterns, split_by_trajectory
-from ..presets import WELL_CLASSES, WELL_DX
+from ..presets import WELL_DX
 from ..metrics import UNIFORM_CONTRAST
 from ..models.ddpm import CHECKPOINT_KIND, DDPM, EMA, DiffusionConfig
 from ..models.unet import UNetConfig

@@ -293,7 +293,23 @@ def _per_batch(name, value, nb):
     return arr
 
 
-def euler_steps(u, v, F, k, Du, Dv, dt, dx, steps, nine_point):
+
+def _plan(nb, ny, threads):
+    """(nbands, block): row bands per member and steps per block for the banded path."""
+    nbands = min(max(2, -(-threads // nb)), max(1, ny // 16))  # bands of >= 16 rows
+    block = min(16, max(1, (ny // max(nbands, 1)) // 8))  # <= 1/8 of a band recomputed per side
+    return nbands, block
+
+
+# The choice between the banded path and one thread per member (see the module
+# docstring): made by timing both on a few real steps ("a race"), remembered per array
+# shape for _VERDICT_SECONDS of wall time, then raced again.
+_RACE_CELL_UPDATES = 2**21  # per leg of a race: ~1 ms of work on one core
+_VERDICT_SECONDS = 10.0
+_verdicts = {}  # (B, Ny, Nx, threads) -> {"strategy", "until", "rates" (steps/s)}
+
+
+def euler_steps(u, v, F, k, Du, Dv, dt, dx, steps, nine_point, strategy="auto", halo=None):
     """Advance a batch of Gray-Scott fields by ``steps`` explicit-Euler steps, in place.
 
     Parameters
@@ -323,34 +339,13 @@ def euler_steps(u, v, F, k, Du, Dv, dt, dx, steps, nine_point):
     The first call compiles the kernel (several seconds) or loads it from numba's
     on-disk cache; later calls start at once. All steps run inside one compiled call,
     on ``numba.get_num_threads()`` threads.
-    """
-    return _euler_steps(u, v, F, k, Du, Dv, dt, dx, steps, nine_point)
 
-
-def _plan(nb, ny, threads):
-    """(nbands, block): row bands per member and steps per block for the banded path."""
-    nbands = min(max(2, -(-threads // nb)), max(1, ny // 16))  # bands of >= 16 rows
-    block = min(16, max(1, (ny // max(nbands, 1)) // 8))  # <= 1/8 of a band recomputed per side
-    return nbands, block
-
-
-# The choice between the banded path and one thread per member (see the module
-# docstring): made by timing both on a few real steps ("a race"), remembered per array
-# shape for _VERDICT_SECONDS of wall time, then raced again.
-_RACE_CELL_UPDATES = 2**21  # per leg of a race: ~1 ms of work on one core
-_VERDICT_SECONDS = 10.0
-_verdicts = {}  # (B, Ny, Nx, threads) -> {"strategy", "until", "rates" (steps/s)}
-
-
-def _euler_steps(u, v, F, k, Du, Dv, dt, dx, steps, nine_point, strategy="auto", halo=None):
-    """:func:`euler_steps` with knobs for benchmarks and tests.
-
-    strategy: "auto" (below), "members" (one task per batch member: with B = 1 that is
-    one thread), "bands" (row bands with ``halo`` steps per block, default from
-    :func:`_plan`), or "per-step" (a ``prange`` over all rows in every step).
-    "auto": with B >= threads, "members"; otherwise the faster of "members" and "bands"
-    as last measured, re-measured at most every ``_VERDICT_SECONDS``.
-    All strategies give bitwise identical results.
+    The knobs, for benchmarks and tests: ``strategy`` "auto" (below), "members" (one task
+    per batch member: with B = 1 that is one thread), "bands" (row bands with ``halo``
+    steps per block, default from :func:`_plan`), or "per-step" (a ``prange`` over all rows
+    in every step). "auto": with B >= threads, "members"; otherwise the faster of "members"
+    and "bands" as last measured, re-measured at most every ``_VERDICT_SECONDS``. All
+    strategies give bitwise identical results.
     """
     for name, arr in (("u", u), ("v", v)):
         if not isinstance(arr, np.ndarray) or arr.dtype != np.float64 or arr.ndim != 3:
