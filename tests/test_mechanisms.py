@@ -61,10 +61,33 @@ def test_gate_chemistry_finds_the_tracking_channel_and_its_sign():
     np.testing.assert_allclose(out["median"][:2], [1.0, -1.0], atol=1e-12)
     assert abs(out["median"][2]) < out["baseline_abs_high"][2]       # the unrelated channel is chance
     assert out["r"].shape == (3, 30) and out["undefined"].tolist() == [0, 0, 0]
+    # the shift-permutation test: the tracking channels at the smallest p, the unrelated one not
+    smallest = 1 / (1 + out["offsets"])
+    np.testing.assert_allclose(out["p"][:2], smallest)
+    assert out["p"][2] > 5 * smallest
     with pytest.raises(ValueError, match="chemistry"):
         mechanisms.gate_chemistry({"i": gates}, {"v": field[:, :8]})
     with pytest.raises(ValueError, match=r"gates\['i'\]"):
         mechanisms.gate_chemistry({"i": field}, {"v": field})
+
+
+def test_shift_correlation_maps_agree_with_rolled_correlations():
+    a, b = smooth_fields(6, count=3), smooth_fields(7, count=3)
+    b[1] = 0.5                                                     # a constant field: NaN everywhere
+    maps = mechanisms.shift_correlation_maps(a, b)
+    for dy, dx in ((0, 0), (3, 5), (7, 1)):
+        rolled = mechanisms.field_correlation(a, np.roll(b, (dy, dx), axis=(-2, -1)))
+        np.testing.assert_allclose(maps[:, dy, dx][[0, 2]], rolled[[0, 2]], atol=1e-12)
+    assert np.isnan(maps[1]).all()
+
+
+def test_permutation_p_values_are_uniform_for_unrelated_fields():
+    """The test's size: channels unrelated to the field give p-values spread like a uniform
+    draw on the offsets' grid (not piled up at the smallest value)."""
+    field = smooth_fields(10, count=20, width=4.0)
+    gates = np.stack([smooth_fields(20 + ch, count=20, width=4.0) for ch in range(40)], axis=1)
+    p = mechanisms.gate_chemistry({"f": gates}, {"u": field})["f"]["u"]["p"]
+    assert 0.3 < np.mean(p) < 0.7 and np.mean(p <= 0.05) <= 0.15
 
 
 def test_field_correlation_refuses_mismatched_shapes():

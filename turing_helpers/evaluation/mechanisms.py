@@ -22,8 +22,8 @@ from .. import metrics
 from ..analogy import DDPMReverse, GrayScottEuler
 from ..gray_scott import GrayScott
 
-__all__ = ["field_correlation", "shifted_correlation", "teacher_forced_gates", "gray_scott_fields",
-           "gate_chemistry", "drift_feedback"]
+__all__ = ["field_correlation", "shifted_correlation", "shift_correlation_maps", "teacher_forced_gates",
+           "gray_scott_fields", "gate_chemistry", "drift_feedback"]
 
 
 def field_correlation(a, b) -> np.ndarray:
@@ -57,9 +57,39 @@ def shifted_correlation(a, b, seed: int = 0) -> np.ndarray:
     flat = b.reshape((-1, H, W))
     rng = np.random.default_rng(seed)
     dy = rng.integers(H // 4, max(H // 4 + 1, 3 * H // 4 + 1), len(flat))
-    dx = rng.integers(W // 4, max(W // 4 + 1, 3 * W // 4 + 1), len(flat))
+    dx = rng.integers(W // 4, max(W // 4 + 1, 3 * W // 4 + 1), len(flat))  # the range of _far_shifts
     shifted = np.stack([np.roll(f, (y, x), axis=(-2, -1)) for f, y, x in zip(flat, dy, dx)])
     return field_correlation(a, shifted.reshape(b.shape))
+
+
+def shift_correlation_maps(a, b) -> np.ndarray:
+    """:func:`field_correlation` of each field a with b circularly shifted by every offset.
+
+    a, b: arrays of one shape (..., H, W). Returns (..., H, W): entry [..., dy, dx] is the
+    correlation of a with ``np.roll(b, (dy, dx), axis=(-2, -1))`` (entry [..., 0, 0] is the
+    aligned correlation), all offsets at once by FFT; NaN where either field is constant.
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.ndim < 2:
+        raise ValueError(f"a and b must have one shape (..., H, W), got {a.shape} and {b.shape}")
+
+    def unit(f):
+        centred = f - f.mean(axis=(-2, -1), keepdims=True)
+        norm = np.sqrt((centred ** 2).sum(axis=(-2, -1), keepdims=True))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(norm > 0, centred / np.where(norm > 0, norm, 1.0), np.nan)
+
+    za, zb = unit(a), unit(b)
+    maps = np.fft.ifft2(np.fft.fft2(za) * np.conj(np.fft.fft2(zb))).real
+    return np.clip(maps, -1.0, 1.0)
+
+
+def _far_shifts(H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets of :func:`shifted_correlation`'s baseline: both components between a quarter
+    and three quarters of the box."""
+    dy = np.arange(H // 4, max(H // 4 + 1, 3 * H // 4 + 1))
+    dx = np.arange(W // 4, max(W // 4 + 1, 3 * W // 4 + 1))
+    return np.repeat(dy, dx.size), np.tile(dx, dy.size)
 
 
 def teacher_forced_gates(convlstm, frames) -> dict[str, np.ndarray]:
@@ -101,6 +131,16 @@ def gate_chemistry(gates: dict, chemistry: dict, seed: int = 0, quantiles=(0.1, 
     counted in ``undefined``), and the baseline from :func:`shifted_correlation`:
     ``baseline_median`` (C,) and ``baseline_abs_high`` (C,), the upper quantile of |r| of
     the shifted pairs — an |median| below it is indistinguishable from chance alignment.
+
+    And a test per channel: ``p`` (C,), the two-sided shift-permutation p-value of the
+    median. On a periodic box with translation-invariant dynamics the aligned pair is, with
+    no alignment between gate and field, one draw among the pairs misaligned by a fixed
+    offset; so the median over frames at offset 0 is ranked among the medians at every far
+    offset (:func:`shifted_correlation`'s range, ``offsets`` of them), one offset for all
+    frames at once, which keeps the frames' dependence in the null: p = (1 + #{offsets with
+    |median| ≥ the aligned |median|}) / (1 + offsets). The smallest possible p is
+    1/(1 + offsets); read many channels together with a correction
+    (:func:`~turing_helpers.evaluation.benjamini_hochberg`).
     """
     out = {}
     for gate, values in gates.items():
@@ -116,11 +156,17 @@ def gate_chemistry(gates: dict, chemistry: dict, seed: int = 0, quantiles=(0.1, 
             C = values.shape[1]
             r = np.stack([field_correlation(values[:, ch], field) for ch in range(C)])       # (C, N)
             null = np.stack([shifted_correlation(values[:, ch], field, seed + ch) for ch in range(C)])
+            median = np.nanmedian(r, axis=1)
+            dy, dx = _far_shifts(*field.shape[-2:])
+            shifted_medians = np.stack([
+                np.nanmedian(shift_correlation_maps(values[:, ch], field)[:, dy, dx], axis=0) for ch in range(C)])
+            exceed = (np.abs(shifted_medians) >= np.abs(median)[:, None]).sum(axis=1)
             out[gate][c_name] = {
-                "r": r, "median": np.nanmedian(r, axis=1), "low": np.nanquantile(r, quantiles[0], axis=1),
+                "r": r, "median": median, "low": np.nanquantile(r, quantiles[0], axis=1),
                 "high": np.nanquantile(r, quantiles[1], axis=1), "undefined": np.isnan(r).sum(axis=1),
                 "baseline_median": np.nanmedian(null, axis=1),
-                "baseline_abs_high": np.nanquantile(np.abs(null), quantiles[1], axis=1)}
+                "baseline_abs_high": np.nanquantile(np.abs(null), quantiles[1], axis=1),
+                "p": (1 + exceed) / (1 + dy.size), "offsets": int(dy.size)}
     return out
 
 
