@@ -152,22 +152,27 @@ def test_parallel_strategies_are_bitwise_identical(batch, nine_point):
         np.testing.assert_array_equal(v, results[0][1])
 
 
-def test_auto_strategy_races_and_remembers(monkeypatch):
-    """With B < threads the first large call times both strategies on real steps of the
-    call and keeps the faster; the result is unaffected."""
-    if kernels.numba.get_num_threads() < 2:
-        pytest.skip("needs at least 2 numba threads")
-    monkeypatch.setattr(kernels, "_RACE_CELL_UPDATES", 64 * 64 * 4)  # race legs of 4 steps
-    monkeypatch.setattr(kernels, "_verdicts", {})
-    u0, v0 = smooth_fields(1, 64, 64, seed=4)
+def test_auto_strategy_follows_the_measured_rule(monkeypatch):
+    """"auto" bands a single grid when every band keeps BAND_ROWS rows, runs one task per
+    member otherwise; whichever it picks, the result is the numpy reference's."""
+    calls = []
+    real = kernels._euler_tasks
+
+    def spy(*args):
+        calls.append(args[-2])  # nbands
+        return real(*args)
+
+    monkeypatch.setattr(kernels, "_euler_tasks", spy)
+    monkeypatch.setattr(kernels.numba, "get_num_threads", lambda: 2)
     args = [np.array(PARAMS_1[name]) for name in ("F", "k", "Du", "Dv")]
-    u, v = u0.copy(), v0.copy()
-    euler_steps(u, v, *args, DT, DX, 60, False)
-    (key, verdict), = kernels._verdicts.items()
-    assert key[:3] == (1, 64, 64)
-    assert verdict["strategy"] in ("members", "bands")
-    assert set(verdict["rates"]) == {"members", "bands"}
-    u_ref, v_ref = numpy_euler(u0, v0, *args, DT, DX, 60, False)
-    assert relative_error(u, u_ref) < 1e-12 and relative_error(v, v_ref) < 1e-12
-    euler_steps(u, v, *args, DT, DX, 60, False)  # within the verdict's lifetime: no race
-    assert kernels._verdicts[key] is verdict
+    for n, batch, banded in ((64, 1, True), (48, 1, False), (64, 2, False)):
+        u0, v0 = smooth_fields(batch, n, n, seed=4)
+        u, v = u0.copy(), v0.copy()
+        parameters = [np.repeat(a, batch) for a in args]
+        calls.clear()
+        euler_steps(u, v, *parameters, DT, DX, 20, False)
+        assert (calls[-1] > 1) == banded, (n, batch, calls)
+        u_ref, v_ref = numpy_euler(u0, v0, *parameters, DT, DX, 20, False)
+        assert relative_error(u, u_ref) < 1e-12 and relative_error(v, v_ref) < 1e-12
+    with pytest.raises(ValueError, match="strategy"):
+        euler_steps(u, v, *[np.repeat(a, 2) for a in args], DT, DX, 1, False, strategy="fastest")

@@ -42,9 +42,11 @@ step costs a scheduler time slice instead of microseconds. Measured on this proj
   private strip and advances it ``h`` steps (each step recomputes one halo row fewer at
   each end, the rows whose neighbours are no longer current), then writes its band
   back. The threads meet once per ``h`` steps (h = 16 for 256², at the price of
-  recomputing ~12% extra rows). Even so a busy machine can make this slower than one
-  thread, so :func:`euler_steps` times both on a few real steps of the call ("a
-  race"), keeps the faster, and re-races after 10 s of wall time.
+  recomputing ~12% extra rows). On small grids the threads' meetings cost more than
+  they save, so :func:`euler_steps` bands a grid only when every band has at least
+  ``BAND_ROWS`` rows (a rule measured on this project's 2-core machine, below); a busy
+  machine (more runnable threads than cores) can still make the bands slower than one
+  thread, where ``strategy="members"`` is the choice.
 
 Every strategy does the same floating-point operations on the same numbers for every
 cell, so the results are bitwise identical whichever runs (the tests check this).
@@ -75,7 +77,6 @@ fraction of a second). Importing this module compiles nothing.
 """
 from __future__ import annotations
 
-import time
 
 import numba
 import numpy as np
@@ -301,12 +302,14 @@ def _plan(nb, ny, threads):
     return nbands, block
 
 
-# The choice between the banded path and one thread per member (see the module
-# docstring): made by timing both on a few real steps ("a race"), remembered per array
-# shape for _VERDICT_SECONDS of wall time, then raced again.
-_RACE_CELL_UPDATES = 2**21  # per leg of a race: ~1 ms of work on one core
-_VERDICT_SECONDS = 10.0
-_verdicts = {}  # (B, Ny, Nx, threads) -> {"strategy", "until", "rates" (steps/s)}
+# Grids are cut into row bands only when each band keeps at least this many rows. Measured
+# (2 threads, idle machine, 2026-12-03, M cell-updates/s, B = 1; members / bands / per-step):
+# 32²: 565 / 345 / 276; 48²: 692 / 612 / 443; 64²: 770 / 812 / 632; 96²: 845 / 1070 / 899;
+# 128²: 867 / 1177 / 1048; 256²: 939 / 1321 / 1366; 512²: 682 / 977 / 1059. With B >= threads
+# one task per member wins at every size (B = 2: 1079-1638 against at most 1338 banded).
+# Bands from 64 rows each on up; per-step is within 8% of bands on large grids and far
+# slower on a busy machine (module docstring), so it is never chosen.
+BAND_ROWS = 32
 
 
 def euler_steps(u, v, F, k, Du, Dv, dt, dx, steps, nine_point, strategy="auto", halo=None):
@@ -343,8 +346,8 @@ def euler_steps(u, v, F, k, Du, Dv, dt, dx, steps, nine_point, strategy="auto", 
     The knobs, for benchmarks and tests: ``strategy`` "auto" (below), "members" (one task
     per batch member: with B = 1 that is one thread), "bands" (row bands with ``halo``
     steps per block, default from :func:`_plan`), or "per-step" (a ``prange`` over all rows
-    in every step). "auto": with B >= threads, "members"; otherwise the faster of "members"
-    and "bands" as last measured, re-measured at most every ``_VERDICT_SECONDS``. All
+    in every step). "auto": "bands" when B < threads and each band keeps at least
+    :data:`BAND_ROWS` rows, else "members" (the measurements are beside the constant). All
     strategies give bitwise identical results.
     """
     for name, arr in (("u", u), ("v", v)):
@@ -382,34 +385,10 @@ def euler_steps(u, v, F, k, Du, Dv, dt, dx, steps, nine_point, strategy="auto", 
         else:  # "members", or bands impossible (a grid of fewer than 32 rows)
             _euler_tasks(u, v, u2, v2, *coefficients, n, bool(nine_point), 1, 1)
 
-    if strategy in ("members", "bands", "per-step"):
-        run(steps, strategy)
-        return u, v
-    if strategy != "auto":
-        raise ValueError(f"unknown strategy {strategy!r}")
-    if threads <= 1 or nb >= threads or nbands == 1:
-        run(steps, "members")
-        return u, v
-
-    now = time.monotonic()
-    race = max(1, _RACE_CELL_UPDATES // (nb * ny * nx))
-    verdict = _verdicts.get((nb, ny, nx, threads))
-    if verdict is not None and (now < verdict["until"] or steps < 4 * race):
-        run(steps, verdict["strategy"])  # a fresh verdict, or a call too small to race
-        return u, v
-    if steps < 4 * race:
-        run(steps, "members")  # small call, nothing measured yet: stay on one thread
-        return u, v
-    # The race runs real steps of this call: 1 step to compile (or load) the kernel,
-    # then `race` steps each way, timed; the rest of the call goes to the winner.
-    run(1, "members")
-    rates = {}
-    for how in ("members", "bands"):
-        t0 = time.perf_counter()
-        run(race, how)
-        rates[how] = race / max(time.perf_counter() - t0, 1e-9)
-    winner = max(rates, key=rates.get)
-    _verdicts[nb, ny, nx, threads] = {"strategy": winner, "rates": rates,
-                                      "until": time.monotonic() + _VERDICT_SECONDS}
-    run(steps - 1 - 2 * race, winner)
+    if strategy == "auto":
+        banded = threads > 1 and nb < threads and nbands > 1 and ny // nbands >= BAND_ROWS
+        strategy = "bands" if banded else "members"
+    elif strategy not in ("members", "bands", "per-step"):
+        raise ValueError(f"strategy must be 'auto', 'members', 'bands' or 'per-step', got {strategy!r}")
+    run(steps, strategy)
     return u, v
