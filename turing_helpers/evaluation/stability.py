@@ -89,8 +89,8 @@ def stability_under_time(forecast, truth, references, dx, *, context: int = 4, h
     repeated, "uniform": the state (1, 0), "other_class": another class's set} each a
     climate_test, "frames": F, "climate_from": climate_from, "end": the rollout's last
     frame (B, 2, N, N)} and, with ``series_every``, "series": {"frames": the frame numbers,
-    "model" and "solver": :func:`climate_series`}. The solver control's window is its frames climate_from..F after
-    the last context frame, ``context`` − 1 frames later than the references' window after
+    "model" and "solver": :func:`climate_series`}. The solver control's window is its frames
+    climate_from..F after the last context frame, ``context`` − 1 frames later than the references' window after
     their starts (3 frames of 10 time units for the ConvLSTM's context of 4).
     """
     truth = np.asarray(truth)
@@ -122,12 +122,12 @@ def stability_under_time(forecast, truth, references, dx, *, context: int = 4, h
         every = check_count("series_every", series_every, 1)
         # frame f = every, 2 every, ... is index f - 1 of the rollout and of the solver's continuation
         index = np.arange(every, frames + 1, every) - 1
-        out["series"] = {"frames": (index + 1).tolist(), "model": climate_series(predicted[:, index], dx),
-                         "solver": climate_series(truth[:, context:][:, index], dx)}
+        out["series"] = {"frames": (index + 1).tolist(), "model": climate_series(predicted[:, index]),
+                         "solver": climate_series(truth[:, context:][:, index])}
     return out
 
 
-def climate_series(trajectories, dx) -> dict:
+def climate_series(trajectories) -> dict:
     """The course of a set of rollouts: per frame of trajectories (B, T, 2, N, N), the mean over
     trajectories of v's standard deviation (concentration units) and the fraction of uniform
     fields (:func:`~turing_helpers.metrics.is_uniform`): {"v_std": (T,), "uniform_fraction": (T,)}."""
