@@ -6,6 +6,8 @@ get NaN for every shape statistic and are counted apart by ``uniform_fraction``.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .. import metrics
@@ -56,10 +58,17 @@ def pattern_statistics(v, dx) -> dict[str, np.ndarray]:
     return {name: value.reshape(batch) for name, value in out.items()}
 
 
+@lru_cache(maxsize=16)
+def _shell_units(n: int, dx: float) -> np.ndarray:
+    """|q| of the rfft modes in units of the box's fundamental 2π/(n dx), (M,), once per grid."""
+    return rfft_modes(n, dx)[0] / (2 * np.pi / (n * dx))
+
+
 def _wavelength_from_power(power: np.ndarray, dx: float, n: int) -> float:
     """set_wavelength's peak finding on a mean power spectrum (M,) of an n × n grid, on the
     rfft half-plane of :func:`turing_helpers.metrics.spectral.rfft_modes`."""
-    q, multiplicity, shell = rfft_modes(n, dx)  # computed once per grid (bootstrap loops)
+    q, multiplicity, shell = rfft_modes(n, dx)  # cached: compare_patterns calls this in its bootstrap
+    s = _shell_units(n, dx)
     weighted = multiplicity * power
     energy = np.bincount(shell, weighted)
     b = int(np.argmax(energy[1:])) + 1
@@ -67,7 +76,6 @@ def _wavelength_from_power(power: np.ndarray, dx: float, n: int) -> float:
     curvature = lo - 2 * mid + hi
     # no parabola through shell 0: it holds only the (removed) mean, not a neighbour of the peak
     p = b + (0.5 * (lo - hi) / curvature if curvature < 0 and b > 1 else 0.0)
-    s = q / (2 * np.pi / (n * dx))
     w = np.clip(1 - np.abs(s - p) / 1.5, 0, None) * weighted
     return float(2 * np.pi * w.sum() / (w * q).sum())
 
