@@ -34,11 +34,12 @@ from .forecast import forecast_scores, forecast_skill
 from .jacobian import jacobian_spectrum
 from .kernel import kernel_diffusion, kernel_locality, response_kernel
 from .recovery import pattern_identity
-from .patterns import STATISTICS, compare_patterns, pattern_statistics, set_wavelength
+from .patterns import SET_STATISTICS, STATISTICS, compare_patterns, pattern_statistics, set_wavelength
 from .response import linear_response, spectral_gain
 from .significance import benjamini_hochberg, difference_test, holm
 
 __all__ = ["pattern_statistics", "compression_complexity", "compare_patterns", "set_wavelength",
            "forecast_skill", "forecast_scores", "linear_response", "spectral_gain", "jacobian_spectrum",
            "climate_test", "response_kernel", "kernel_diffusion", "kernel_locality", "pattern_identity",
-           "difference_test", "holm", "benjamini_hochberg", "STATISTICS"]
+           "difference_test", "holm", "benjamini_hochberg", "STATISTICS",
+           "SET_STATISTICS"]
